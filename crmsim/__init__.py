@@ -1,0 +1,25 @@
+"""crmsim — a simulation and teaching lab for customer relationship management (客户关系管理).
+
+>>> import crmsim
+>>> sc = crmsim.load_scenario("retail_baseline")
+>>> res = crmsim.simulate(sc.with_overrides({"customers.initial": 50, "horizon": 60}), seed=1)
+>>> sorted(res.kpis)[:3]
+['acquired', 'acquisition_cost', 'active_end']
+"""
+
+from crmsim.errors import ScenarioError
+from crmsim.results import KPI_DESCRIPTIONS, RunResult
+from crmsim.scenario import Scenario, load_scenario
+from crmsim.simulation import simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KPI_DESCRIPTIONS",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "simulate",
+    "__version__",
+]

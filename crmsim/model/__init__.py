@@ -1,0 +1,1 @@
+"""The SimPy model: customers (one process each), the market and the firm that serves them."""

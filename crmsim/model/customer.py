@@ -1,0 +1,92 @@
+"""A customer: latent traits, state, and its life as a SimPy process.
+
+Each customer is one SimPy process that sleeps until its own next event, so a million quiet
+customers cost nothing between their purchases:
+
+* **non-contractual** (retail, e-commerce): the first purchase at acquisition; then purchases
+  come as a Poisson process at the customer's rate λ_i, and right after each *repeat* purchase
+  the customer decides whether to drop out (the BG/NBD story). If the next purchase is far away,
+  the customer wakes once, when its silence passes ``decline_recency`` of its own mean gap, to
+  enter the decline stage — the recency signal a CRM system would see;
+* **contractual** (telecom, bank, subscription): a payment at acquisition; at each renewal
+  (every ``contract.period``) the customer experiences the period's service, decides whether to
+  leave (the sBG story) and, if it stays, pays again.
+
+The market (:mod:`crmsim.model.market`) does the bookkeeping; this module holds the behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+
+from crmsim.model import lifecycle
+
+
+class Customer:
+    """State of one customer. Latent traits are drawn once and never change."""
+
+    __slots__ = (
+        "id", "segment", "acquired_at", "churned_at", "churn_reason", "stage",
+        # latent traits
+        "purchase_rate", "churn_propensity", "spend_rate", "spend_level", "price_sensitivity",
+        "complaint_propensity", "initial_expectation",
+        # state
+        "expectation", "satisfaction", "purchases", "revenue", "margin", "npv_margin",
+        "last_purchase",
+        # random streams (released when the customer churns)
+        "timing", "decisions", "experiences", "spend_draws",
+    )
+
+    def __init__(self, customer_id: int, segment, acquired_at: float):
+        self.id = customer_id
+        self.segment = segment
+        self.acquired_at = acquired_at
+        self.churned_at = math.nan
+        self.churn_reason = None
+        self.stage = lifecycle.PROSPECT
+        self.satisfaction = 0.0
+        self.purchases = 0
+        self.revenue = 0.0
+        self.margin = 0.0
+        self.npv_margin = 0.0
+        self.last_purchase = acquired_at
+
+    @property
+    def active(self) -> bool:
+        return math.isnan(self.churned_at)
+
+
+def noncontractual_life(market, customer: Customer):
+    """Purchases at rate λ_i; a drop-out decision after each repeat purchase."""
+    env = market.env
+    rate = customer.purchase_rate
+    market.purchase(customer)
+    if rate <= 0:
+        return
+    decline_after = market.decline_recency / rate
+    while True:
+        gap = customer.timing.next() / rate
+        if gap > decline_after and customer.stage != lifecycle.DECLINE:
+            yield env.timeout(decline_after)
+            market.set_stage(customer, lifecycle.DECLINE)
+            yield env.timeout(gap - decline_after)
+        else:
+            yield env.timeout(gap)
+        market.purchase(customer)
+        if market.decides_to_churn(customer):
+            market.churn(customer)
+            return
+
+
+def contractual_life(market, customer: Customer):
+    """A payment at acquisition; at each renewal: experience, churn decision, payment."""
+    env = market.env
+    period = market.contract_period
+    market.payment(customer, renewal=False)
+    while True:
+        yield env.timeout(period)
+        market.experience(customer)
+        if market.decides_to_churn(customer):
+            market.churn(customer)
+            return
+        market.payment(customer, renewal=True)

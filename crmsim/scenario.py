@@ -1,0 +1,487 @@
+"""Scenarios: the schema, YAML loading with ``extends:``, dotted overrides and clear errors.
+
+A scenario is everything a run needs except the seed. Instructors write it in YAML, usually as a
+base plus a few overrides::
+
+    # scenarios/class_week3.yaml
+    extends: retail_baseline.yaml        # relative to this file; chains are allowed
+    description: Week 3 — what if service quality drops?
+    satisfaction:
+      service_quality: 0.55
+
+The schema below is the whole contract (extra keys are forbidden). Its defaults are the
+*textbook* model: every churn coefficient β is 0 and every policy is off, so a scenario only
+names what it switches on. ``crmsim scenarios schema`` prints it as JSON schema for editors.
+
+Every problem is raised as a :class:`~crmsim.errors.ScenarioError` whose message names the file,
+the dotted key, the value and what is allowed (with "did you mean" for unknown keys).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import typing
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from crmsim.distributions import (
+    UNION_TAGS,
+    BetaDist,
+    Probability,
+    ProbabilityTrait,
+    RateTrait,
+    SpendTrait,
+)
+from crmsim.errors import ScenarioError
+
+_STRICT = ConfigDict(extra="forbid", validate_assignment=True)
+
+#: where the scenarios shipped with crmsim live (a checkout or an editable install)
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+# --------------------------------------------------------------------------- schema sections
+
+
+class Market(BaseModel):
+    """What kind of business: does the customer hold a contract or just buy when they like?"""
+
+    model_config = _STRICT
+    setting: Literal["contractual", "noncontractual"] = Field(
+        "noncontractual",
+        description="contractual: renewals every contract.period, churn decided at renewal; "
+        "noncontractual: Poisson purchases, drop-out decided after each repeat purchase",
+    )
+
+
+class SwitchingCost(BaseModel):
+    """Switching costs (转换成本) in the units of the churn index: what leaving would cost."""
+
+    model_config = _STRICT
+    procedural: float = Field(0.0, ge=0, description="effort of leaving (time, learning)")
+    financial: float = Field(0.0, ge=0, description="money lost by leaving (fees, benefits)")
+    relational: float = Field(
+        0.0, ge=0, description="bond with the firm once fully built (grows with tenure)"
+    )
+    relational_buildup: float = Field(
+        180.0, gt=0, description="time for the relational bond to reach 63% of its full level"
+    )
+
+
+class Segment(BaseModel):
+    """A customer segment: its share of new customers and the traits that differ from the base."""
+
+    model_config = _STRICT
+    share: float = Field(gt=0, le=1, description="share of customers in this segment")
+    purchase_rate: Optional[RateTrait] = Field(None, description="overrides purchase.rate")
+    churn_base: Optional[ProbabilityTrait] = Field(None, description="overrides churn.base")
+    spend: Optional[SpendTrait] = Field(None, description="overrides purchase.spend")
+    switching_cost: Optional[SwitchingCost] = Field(None, description="overrides switching_cost")
+
+
+class Customers(BaseModel):
+    """The customer base at the start and the traits every customer draws once."""
+
+    model_config = _STRICT
+    initial: int = Field(1000, ge=0, description="customers acquired at t = 0")
+    segments: dict[str, Segment] = Field(
+        default_factory=dict, description="named segments with shares summing to 1 (optional)"
+    )
+    price_sensitivity: ProbabilityTrait = Field(
+        default_factory=lambda: BetaDist(a=2, b=2),
+        description="0..1, how strongly price and competitor offers act on the customer",
+    )
+    complaint_propensity: ProbabilityTrait = Field(
+        default_factory=lambda: BetaDist(a=1, b=4),
+        description="probability that the customer complains after a service failure",
+    )
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self):
+        if self.segments:
+            total = sum(s.share for s in self.segments.values())
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(
+                    f"segment shares must sum to 1, they sum to {total:g} "
+                    f"({', '.join(f'{k}: {s.share:g}' for k, s in self.segments.items())})"
+                )
+        return self
+
+
+class Purchase(BaseModel):
+    """Non-contractual buying: how often and how much."""
+
+    model_config = _STRICT
+    rate: RateTrait = Field(0.1, description="purchases per time unit: a number or {dist: gamma}")
+    spend: SpendTrait = Field(
+        50.0, description="spend per purchase: a number or {dist: gamma_gamma, p, q, gamma}"
+    )
+
+
+class Contract(BaseModel):
+    """Contractual business: a contract renews every period at a price."""
+
+    model_config = _STRICT
+    period: float = Field(30.0, gt=0, description="time between renewals")
+    price: float = Field(30.0, ge=0, description="payment at acquisition and at each renewal")
+
+
+class ChurnCoefficients(BaseModel):
+    """The β_k of the churn decision p = sigmoid(logit θ + Σ β_k x_k); all 0 = textbook model."""
+
+    model_config = _STRICT
+    satisfaction: float = Field(
+        0.0, description="β for satisfaction (negative: satisfied customers stay)"
+    )
+    switching_cost: float = Field(
+        0.0, description="β for switching cost (negative: costly switching keeps customers)"
+    )
+
+
+class Churn(BaseModel):
+    """The churn (defection, 流失) decision."""
+
+    model_config = _STRICT
+    base: ProbabilityTrait = Field(
+        0.1, description="churn propensity θ per decision: a probability or {dist: beta, a, b}"
+    )
+    coefficients: ChurnCoefficients = Field(default_factory=ChurnCoefficients)
+
+
+class Satisfaction(BaseModel):
+    """Satisfaction (满意度) from expectation disconfirmation, with adapting expectations.
+
+    Each experience has perceived quality q ~ Normal(service_quality, quality_noise). Its value
+    to the customer is ``performance_weight·(q − initial_expectation) +
+    disconfirmation_weight·(q − e)`` where e is the customer's current expectation;
+    satisfaction is an exponentially weighted memory of these values, and the expectation moves
+    toward what was experienced (``adaptation``), so exceeding expectations wears off.
+    """
+
+    model_config = _STRICT
+    service_quality: float = Field(0.7, description="firm's service level: mean perceived quality")
+    quality_noise: float = Field(0.1, ge=0, description="sd of perceived quality per experience")
+    initial_expectation: float = Field(0.7, description="what a new customer expects (market norm)")
+    expectation_noise: float = Field(0.05, ge=0, description="sd of initial expectations")
+    adaptation: Probability = Field(
+        0.2, description="share of the gap q − e that expectations close after each experience"
+    )
+    memory: float = Field(
+        0.3, gt=0, le=1, description="weight of the newest experience in satisfaction"
+    )
+    performance_weight: float = Field(0.5, ge=0, description="weight of absolute quality")
+    disconfirmation_weight: float = Field(1.0, ge=0, description="weight of q − expectation")
+
+
+class Lifecycle(BaseModel):
+    """How lifecycle stages (生命周期) are read off behaviour."""
+
+    model_config = _STRICT
+    formation_after: int = Field(
+        2, ge=1, description="repeat purchases/renewals that end exploration (考察期)"
+    )
+    stability_after: int = Field(
+        6, ge=1, description="repeat purchases/renewals that reach stability (稳定期)"
+    )
+    decline_satisfaction: float = Field(
+        -0.1, description="satisfaction below this marks decline (退化期)"
+    )
+    decline_recency: float = Field(
+        3.0,
+        gt=0,
+        description="non-contractual: no purchase for this many of the customer's own mean "
+        "inter-purchase times marks decline",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.stability_after < self.formation_after:
+            raise ValueError(
+                f"stability_after ({self.stability_after}) must be >= formation_after "
+                f"({self.formation_after})"
+            )
+        return self
+
+
+class Acquisition(BaseModel):
+    """Customer acquisition (客户开发): paid marketing at a constant rate."""
+
+    model_config = _STRICT
+    rate: float = Field(0.0, ge=0, description="paid acquisitions per time unit (Poisson)")
+    cost_per_acquisition: float = Field(0.0, ge=0, description="marketing cost per new customer")
+
+
+class Economics(BaseModel):
+    """Money: margins, costs and discounting."""
+
+    model_config = _STRICT
+    margin_rate: Probability = Field(0.3, description="margin as a share of revenue")
+    discount_rate: float = Field(
+        0.0, ge=0, description="per time unit; a cash flow at t is worth (1 + i)^(-t)"
+    )
+    fixed_cost: float = Field(0.0, ge=0, description="overhead per time unit")
+
+
+class Scenario(BaseModel):
+    """A complete, validated scenario. Build one with :func:`load_scenario` or ``Scenario()``."""
+
+    model_config = _STRICT
+    name: str = Field("scenario", description="short name used in tables and plots")
+    description: str = Field("", description="what the scenario shows, for the scenario list")
+    time_unit: str = Field("day", description="label of the time unit of every rate and duration")
+    horizon: float = Field(365.0, gt=0, description="simulated time, in time units")
+    report_every: float = Field(30.0, gt=0, description="length of a timeseries period")
+    market: Market = Field(default_factory=Market)
+    customers: Customers = Field(default_factory=Customers)
+    purchase: Purchase = Field(default_factory=Purchase)
+    contract: Contract = Field(default_factory=Contract)
+    churn: Churn = Field(default_factory=Churn)
+    satisfaction: Satisfaction = Field(default_factory=Satisfaction)
+    switching_cost: SwitchingCost = Field(default_factory=SwitchingCost)
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    acquisition: Acquisition = Field(default_factory=Acquisition)
+    economics: Economics = Field(default_factory=Economics)
+
+    _source: Optional[str] = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Optional[str]:
+        """The file this scenario was loaded from (None if built in code)."""
+        return self._source
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data (what ``crmsim scenarios show`` prints)."""
+        return self.model_dump(mode="json")
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> "Scenario":
+        """A new scenario with dotted keys replaced, validated like a file.
+
+        >>> sc = Scenario().with_overrides({"churn.base": 0.2, "customers.initial": 50})
+        >>> sc.churn.base, sc.customers.initial
+        (0.2, 50)
+        """
+        data = self.to_dict()
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, source)
+        result = from_dict(data, source=source if self._source is None else self._source)
+        result._source = self._source
+        return result
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def from_dict(data: dict[str, Any], source: str | None = None) -> Scenario:
+    """Validate plain data (already merged, no ``extends:``) into a :class:`Scenario`."""
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario must be a mapping of keys to values, got {type(data).__name__}", source
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_explain(err), source) from None
+
+
+def resolve_path(path: str | Path) -> Path:
+    """Find a scenario file: the path itself, or a name in the shipped ``scenarios/`` folder."""
+    candidate = Path(path)
+    if candidate.exists():
+        return candidate
+    for folder in (Path.cwd() / "scenarios", SCENARIO_DIR):
+        for name in (str(path), f"{path}.yaml"):
+            if (folder / name).exists():
+                return folder / name
+    known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    raise ScenarioError(f"file not found: {path} (shipped scenarios: {', '.join(known)})")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load a YAML scenario, following ``extends:`` chains, and validate it.
+
+    ``path`` may be a file or the name of a shipped scenario (``"retail_baseline"``).
+    """
+    file = resolve_path(path)
+    data = _load_merged(file.resolve(), chain=())
+    data.setdefault("name", file.stem)
+    scenario = from_dict(data, source=str(file))
+    scenario._source = str(file)
+    return scenario
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ScenarioError(f"cannot read the file: {err.strerror}", str(file)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(f"malformed YAML{where}: {problem}", str(file)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario file must be a mapping of keys to values, got {type(data).__name__}",
+            str(file),
+        )
+    return data
+
+
+def _load_merged(file: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    if file in chain:
+        cycle = " -> ".join(p.name for p in (*chain, file))
+        raise ScenarioError(f"extends: cycle {cycle}", str(chain[0]))
+    data = _read_yaml(file)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(
+            f"extends = {parent!r}: must be one file name (relative to this file)", str(file)
+        )
+    parent_file = (file.parent / parent).resolve()
+    if not parent_file.exists():
+        raise ScenarioError(
+            f"extends = {parent!r}: file not found (looked for {parent_file})", str(file)
+        )
+    base = _load_merged(parent_file, (*chain, file))
+    base.pop("name", None)
+    base.pop("description", None)
+    return deep_merge(base, data)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``: mappings merge key by key, values replace."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse a CLI ``--set key=value`` (the value is YAML: numbers, lists, mappings)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"--set {text!r}: expected key=value, e.g. --set service.agents=5")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"--set {key} = {raw!r}: not a valid value ({err})") from None
+    if value is None:
+        raise ScenarioError(f"--set {key} = {raw!r}: a value is required after '='")
+    return key, value
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    if not all(parts):
+        raise ScenarioError(f"{key!r}: not a dotted key such as 'churn.base.a'", source)
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            prefix = ".".join(parts[: depth + 1])
+            raise ScenarioError(
+                f"{key} = {value!r}: {prefix} is {child!r}, not a mapping; "
+                f"set {prefix} itself (e.g. {prefix}={{dist: beta, a: 1, b: 3}})",
+                source,
+            )
+        node = child
+    node[parts[-1]] = value
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+def _unwrap_model(annotation) -> Any:
+    """The pydantic model (or ``dict`` of models) inside an annotation, if any."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap_model(typing.get_args(annotation)[0])
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for arg in typing.get_args(annotation):
+            found = _unwrap_model(arg)
+            if found is not None:
+                return found
+        return None
+    if origin is dict:
+        return annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _model_at(loc: tuple) -> Any:
+    node: Any = Scenario
+    for part in loc:
+        if typing.get_origin(node) is dict:
+            node = _unwrap_model(typing.get_args(node)[1])
+        elif isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+            node = _unwrap_model(node.model_fields[part].annotation)
+        else:
+            return None
+    return node
+
+
+def _field_info(loc: tuple):
+    parent = _model_at(loc[:-1])
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        return parent.model_fields.get(loc[-1])
+    return None
+
+
+def _explain(err: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for e in err.errors(include_url=False):
+        loc = tuple(str(p) for p in e["loc"] if p not in UNION_TAGS)
+        key = ".".join(loc) or "(top level)"
+        value = e.get("input")
+        if e["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            allowed = sorted(parent.model_fields) if parent is not None and hasattr(
+                parent, "model_fields"
+            ) else []
+            guess = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.5)
+            hint = f" (did you mean '{'.'.join((*loc[:-1], guess[0]))}'?)" if guess else ""
+            where = f" under '{'.'.join(loc[:-1])}'" if loc[:-1] else ""
+            problems.append(
+                f"unknown key '{key}'{hint}; allowed{where}: {', '.join(allowed)}"
+            )
+        elif e["type"] == "missing":
+            problems.append(f"missing key '{key}' (required)")
+        else:
+            msg = e["msg"][0].lower() + e["msg"][1:]
+            msg = msg.removeprefix("value error, ")
+            info = _field_info(loc) if loc else None
+            what = f" — {info.description}" if info is not None and info.description else ""
+            shown = "" if isinstance(value, dict) else f" = {value!r}"
+            problems.append(f"{key}{shown}: {msg}{what}")
+    return problems
+
+
+def list_scenarios(folder: Path | None = None) -> list[tuple[str, str]]:
+    """(relative path, description) of every scenario file under ``folder``."""
+    folder = folder or SCENARIO_DIR
+    rows = []
+    for file in sorted(folder.rglob("*.yaml")):
+        try:
+            sc = load_scenario(file)
+            description = sc.description.strip().splitlines()[0] if sc.description else ""
+        except ScenarioError as err:
+            description = f"(invalid: {err})"
+        rows.append((str(file.relative_to(folder)), description))
+    return rows
