@@ -99,6 +99,7 @@ class Market:
     def run(self):
         sc = self.scenario
         self.add_customers(np.arange(sc.customers.initial), at=0.0)
+        self._snapshot(0.0)  # the opening state (no flows yet)
         if sc.acquisition.rate > 0:
             self.env.process(self._paid_acquisition(sc.acquisition.rate))
         self.env.process(self._reporter(sc.report_every))
@@ -122,7 +123,7 @@ class Market:
             self._snapshot(self.env.now)
 
     def _snapshot(self, now: float) -> None:
-        last = self.recorder.snapshots[-1]["time"] if self.recorder.snapshots else 0.0
+        last = self.recorder.snapshots[-1]["time"] if self.recorder.snapshots else now
         fixed = self.scenario.economics.fixed_cost
         if fixed:
             self.recorder.book(now, "fixed_cost", fixed * (now - last))

@@ -1,0 +1,42 @@
+# crmsim — one command each: `make demo`, `make test`, `make lab`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lab validate bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# (re)install when the project metadata changes
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/crmsim compare scenarios/retail_baseline.yaml scenarios/retail_better_service.yaml \
+		--replications 6 --jobs 2 --out out/demo
+	$(BIN)/crmsim run scenarios/retail_baseline.yaml --seed 1 --out out/run >/dev/null
+	@echo "plots: out/demo/kpi_intervals.png, out/run/lifecycle.png, out/run/money.png, out/run/survival.png"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+validate: $(STAMP)
+	$(BIN)/crmsim validate
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check crmsim tests benchmarks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,249 @@
+"""The ``crmsim`` command: the same operations as the Python API.
+
+    crmsim run SCENARIO [--seed N] [--set key=value]... [--out DIR]
+    crmsim compare SCENARIO... [--replications N] [--jobs N] [--out DIR]
+    crmsim sweep SCENARIO --param key=v1,v2,... [--param ...] [--replications N]
+    crmsim validate [--only NAME] [--seed N] [--set key=value]...
+    crmsim scenarios [show FILE | schema]
+
+Bad input (a scenario error, a bad ``--set``) prints one message naming the key, the value and
+what is allowed, and exits with code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from crmsim.errors import ScenarioError
+from crmsim.experiment import format_number, interval_text
+from crmsim.scenario import (
+    SCENARIO_DIR,
+    Scenario,
+    list_scenarios,
+    load_scenario,
+    parse_assignment,
+)
+
+USAGE_ERROR = 2
+
+
+def _scenario_with_sets(path: str, sets: list[str]) -> Scenario:
+    scenario = load_scenario(path)
+    if sets:
+        overrides = dict(parse_assignment(text) for text in sets)
+        scenario = scenario.with_overrides(overrides, source="--set")
+    return scenario
+
+
+def _print_table(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 200, "display.max_columns", 20,
+                           "display.width", 140, "display.float_format", format_number):
+        print(frame.to_string())
+
+
+def _write_frame(frame: pd.DataFrame, folder: Path, name: str) -> None:
+    frame.to_csv(folder / f"{name}.csv", index=False)
+    try:
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    except ImportError:  # parquet needs pyarrow; CSV is always written
+        pass
+
+
+def cmd_run(args) -> int:
+    from crmsim.simulation import simulate
+
+    scenario = _scenario_with_sets(args.scenario, args.set)
+    result = simulate(scenario, seed=args.seed)
+    print(f"{scenario.name} — seed {args.seed}, horizon {scenario.horizon:g} {scenario.time_unit}")
+    _print_table(result.kpi_table())
+    if args.out:
+        from crmsim.plots import save_run_plots
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("events", "customers", "timeseries"):
+            _write_frame(getattr(result, name), out, name)
+        _write_frame(pd.DataFrame([result.kpis]), out, "kpis")
+        (out / "scenario.yaml").write_text(yaml.safe_dump(scenario.to_dict(), sort_keys=False,
+                                                          allow_unicode=True))
+        save_run_plots(result, out)
+        print(f"tables and plots written to {out}/")
+    return 0
+
+
+def _executor(args):
+    if getattr(args, "scheduler", None):
+        from distributed import Client
+
+        return Client(args.scheduler)
+    return "processes" if args.jobs and args.jobs > 1 else "serial"
+
+
+def cmd_compare(args) -> int:
+    from crmsim.experiment import compare
+
+    scenarios = {}
+    for path in args.scenarios:
+        sc = _scenario_with_sets(path, args.set)
+        label = sc.name if sc.name not in scenarios else f"{sc.name} ({path})"
+        scenarios[label] = sc
+    comparison = compare(scenarios, replications=args.replications, seed=args.seed,
+                         executor=_executor(args), jobs=args.jobs, progress=not args.quiet)
+    print(f"{args.replications} replications per scenario, seed {args.seed}, "
+          "common random numbers; mean [95% interval]")
+    _print_table(comparison.side_by_side())
+    if len(scenarios) > 1:
+        print(f"\npaired differences against '{next(iter(scenarios))}' (mean [95% interval]):")
+        diff = comparison.differences.reset_index()
+        diff["difference"] = [interval_text(m, lo, hi, sign=True) for m, lo, hi in
+                              zip(diff["mean"], diff["low"], diff["high"])]
+        _print_table(diff.pivot(index="kpi", columns="scenario", values="difference")
+                     .loc[[k for k in dict.fromkeys(comparison.kpis["kpi"])
+                           if k in set(diff["kpi"])]])
+    if not comparison.failures.empty:
+        print(f"\n{len(comparison.failures)} replication(s) failed:", file=sys.stderr)
+        _print_table(comparison.failures)
+    if args.out:
+        from crmsim.plots import save_comparison_plots
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_frame(comparison.kpis, out, "kpis")
+        _write_frame(comparison.table.reset_index(), out, "summary")
+        if len(scenarios) > 1:
+            _write_frame(comparison.differences.reset_index(), out, "differences")
+        save_comparison_plots(comparison, out)
+        print(f"\ntables and plots written to {out}/")
+    return 0 if comparison.failures.empty else 1
+
+
+def _parse_param(text: str) -> tuple[str, list]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip() or not raw.strip():
+        raise ScenarioError(f"--param {text!r}: expected key=v1,v2,... e.g. --param "
+                            "churn.base=0.1,0.2")
+    values = []
+    for item in raw.split(","):
+        try:
+            values.append(yaml.safe_load(item))
+        except yaml.YAMLError:
+            raise ScenarioError(f"--param {key} value {item!r}: not a valid value") from None
+    return key.strip(), values
+
+
+def cmd_sweep(args) -> int:
+    from crmsim.experiment import summarize, sweep
+
+    scenario = _scenario_with_sets(args.scenario, args.set)
+    grid = dict(_parse_param(text) for text in args.param)
+    table = sweep(scenario, grid, replications=args.replications, seed=args.seed,
+                  executor=_executor(args), jobs=args.jobs, progress=not args.quiet)
+    summary = summarize(table, list(grid))
+    shown = summary[summary["kpi"].isin(args.kpi)] if args.kpi else summary
+    _print_table(shown.set_index([*grid, "kpi"]))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_frame(table, out, "sweep")
+        _write_frame(summary, out, "sweep_summary")
+        print(f"\ntables written to {out}/")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from crmsim.validation import run_validation
+
+    overrides = dict(parse_assignment(text) for text in args.set) if args.set else None
+    table = run_validation(args.only or None, seed=args.seed, overrides=overrides)
+    _print_table(table.set_index(["reduction", "quantity"]))
+    passed = int(table["passed"].sum())
+    print(f"\n{passed} passed, {len(table) - passed} failed")
+    return 0 if passed == len(table) else 1
+
+
+def cmd_scenarios(args) -> int:
+    if args.action == "schema":
+        print(json.dumps(Scenario.model_json_schema(), indent=2, ensure_ascii=False))
+        return 0
+    if args.action == "show":
+        if not args.file:
+            raise ScenarioError("scenarios show needs a FILE, e.g. crmsim scenarios show "
+                                "retail_baseline")
+        scenario = load_scenario(args.file)
+        print(yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True), end="")
+        return 0
+    folder = Path(args.folder) if args.folder else SCENARIO_DIR
+    rows = list_scenarios(folder)
+    width = max((len(name) for name, _ in rows), default=10)
+    print(f"scenarios in {folder}:")
+    for name, description in rows:
+        print(f"  {name:<{width}}  {description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crmsim", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_common(p, seed=True):
+        if seed:
+            p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a dotted key, e.g. --set service.agents=5 (repeatable)")
+
+    p = sub.add_parser("run", help="run one scenario and print its KPIs")
+    p.add_argument("scenario", help="a YAML file or the name of a shipped scenario")
+    add_common(p)
+    p.add_argument("--out", help="write tables (CSV/Parquet) and PNG plots here")
+    p.set_defaults(func=cmd_run)
+
+    for name, helptext in (("compare", "compare scenarios with replications and paired CIs"),
+                           ("sweep", "sweep dotted keys over values")):
+        p = sub.add_parser(name, help=helptext)
+        if name == "compare":
+            p.add_argument("scenarios", nargs="+", help="YAML files or shipped names")
+        else:
+            p.add_argument("scenario")
+            p.add_argument("--param", action="append", required=True, metavar="KEY=V1,V2",
+                           help="a key and its values (repeatable: the grid is their product)")
+            p.add_argument("--kpi", action="append", help="show only these KPIs")
+        add_common(p)
+        p.add_argument("--replications", type=int, default=10)
+        p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+        p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+        p.add_argument("--out", help="write tables and plots here")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.set_defaults(func=cmd_compare if name == "compare" else cmd_sweep)
+
+    p = sub.add_parser("validate", help="run the validation reductions against closed forms")
+    p.add_argument("--only", action="append", help="run only this reduction (repeatable)")
+    add_common(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("scenarios", help="list scenarios, show one resolved, or print the schema")
+    p.add_argument("action", nargs="?", choices=["list", "show", "schema"], default="list")
+    p.add_argument("file", nargs="?", help="for 'show': a YAML file or shipped name")
+    p.add_argument("--folder", help="for 'list': a folder other than the shipped scenarios")
+    p.set_defaults(func=cmd_scenarios)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as err:
+        print(f"crmsim: error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Experiments: replications with common random numbers, paired intervals, sweeps, executors.
+
+Replication k of *every* scenario runs with the same child seed,
+``SeedSequence(seed).spawn(replications)[k]`` (common random numbers, CRN). Because every
+customer draws from its own streams (:mod:`crmsim.streams`), the customers a policy does not
+touch see exactly the same draws under both scenarios, so the paired difference of a KPI has
+much less noise than the difference of two independent runs.
+
+* :func:`compare` — several scenarios × replications → :class:`Comparison` with ``kpis`` (tidy,
+  one row per scenario, replication and KPI), ``table`` (mean, sd and 95% t-interval) and
+  ``differences`` (paired differences against the first scenario, with intervals).
+* :func:`sweep` — one scenario over a grid of dotted keys → a tidy DataFrame.
+
+Executors: ``"serial"``, ``"processes"`` (a process pool of ``jobs`` workers) or a
+``dask.distributed.Client``. Each run is a pure function of (scenario, child seed), so every
+executor gives identical numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from crmsim.analysis.stats import mean_ci
+from crmsim.errors import ScenarioError
+from crmsim.scenario import Scenario
+from crmsim.simulation import simulate
+
+
+def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
+    """The child seeds of a run: replication k gets ``SeedSequence(seed).spawn(n)[k]``."""
+    return np.random.SeedSequence(seed).spawn(replications)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run: a scenario label, a replication index and everything needed to redo it."""
+
+    label: str
+    replication: int
+    scenario: Scenario
+    seed: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task; return its KPIs, or the error with a traceback summary (never raises)."""
+    child = np.random.SeedSequence(task.seed, spawn_key=(task.replication,))
+    try:
+        kpis = simulate(task.scenario, child).kpis
+        return {"ok": True, "kpis": kpis}
+    except Exception as err:  # noqa: BLE001 — a failed replication is reported, not fatal
+        summary = "".join(traceback.format_exception_only(type(err), err)).strip()
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        return {"ok": False, "error": f"{summary} (at {where.filename}:{where.lineno})"}
+
+
+def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
+            progress: bool = True, run: Callable[[Task], dict] = run_task) -> list[dict]:
+    """Run tasks on an executor; results come back in task order."""
+    bar = tqdm(total=len(tasks), desc="replications", disable=not progress, leave=False)
+    try:
+        if executor == "serial":
+            results = []
+            for task in tasks:
+                results.append(run(task))
+                bar.update()
+            return results
+        if executor == "processes":
+            workers = jobs or os.cpu_count() or 1
+            results: list[dict | None] = [None] * len(tasks)
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(run, task): i for i, task in enumerate(tasks)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update()
+            return results
+        if hasattr(executor, "submit") and hasattr(executor, "gather"):  # dask.distributed
+            from distributed import as_completed as dask_completed
+
+            futures = [executor.submit(run, task, pure=False) for task in tasks]
+            index = {f.key: i for i, f in enumerate(futures)}
+            results = [None] * len(tasks)
+            for future in dask_completed(futures):
+                results[index[future.key]] = future.result()
+                bar.update()
+            return results
+    finally:
+        bar.close()
+    raise ScenarioError(
+        f"executor = {executor!r}: must be 'serial', 'processes' or a dask.distributed.Client"
+    )
+
+
+def _collect(tasks: list[Task], outcomes: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, failures = [], []
+    for task, outcome in zip(tasks, outcomes):
+        base = {"scenario": task.label, "replication": task.replication, "seed": task.seed,
+                **task.extra}
+        if outcome["ok"]:
+            rows.extend({**base, "kpi": k, "value": float(v)} for k, v in outcome["kpis"].items())
+        else:
+            failures.append({**base, "error": outcome["error"]})
+    columns = ["scenario", "replication", "seed", *tasks[0].extra, "kpi", "value"] if tasks else []
+    kpis = pd.DataFrame(rows, columns=columns)
+    failed = pd.DataFrame(failures, columns=[c for c in columns if c not in ("kpi", "value")]
+                          + ["error"])
+    return kpis, failed
+
+
+def summarize(kpis: pd.DataFrame, by: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Mean, sd, n and the t-interval of ``value`` per group of ``by`` columns (and KPI)."""
+    rows = []
+    for key, group in kpis.groupby([*by, "kpi"], sort=False, observed=True):
+        values = group["value"].to_numpy()
+        mean, low, high = mean_ci(values, level)
+        sd = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+        rows.append((*key, mean, sd, len(values), low, high))
+    return pd.DataFrame(rows, columns=[*by, "kpi", "mean", "sd", "n", "low", "high"])
+
+
+@dataclass
+class Comparison:
+    """Results of :func:`compare`."""
+
+    kpis: pd.DataFrame  # tidy: scenario, replication, seed, kpi, value
+    failures: pd.DataFrame  # scenario, replication, seed, error
+    scenarios: dict[str, Scenario]
+    seed: int
+    replications: int
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """KPI mean, sd and 95% t-interval per scenario (index: scenario, kpi)."""
+        return summarize(self.kpis, ["scenario"]).set_index(["scenario", "kpi"])
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        """Paired differences (scenario − first scenario) per KPI, with 95% t-intervals.
+
+        Replication k of both scenarios shares its seed, so the difference is taken
+        replication by replication (common random numbers).
+        """
+        wide = self.kpis.pivot_table(index=["replication", "kpi"], columns="scenario",
+                                     values="value", observed=True)
+        labels = list(self.scenarios)
+        reference = labels[0]
+        rows = []
+        for label in labels[1:]:
+            if label not in wide or reference not in wide:
+                continue
+            diff = (wide[label] - wide[reference]).dropna().rename("value").reset_index()
+            diff["scenario"] = label
+            rows.append(diff)
+        if not rows:
+            return pd.DataFrame(columns=["mean", "sd", "n", "low", "high"])
+        table = summarize(pd.concat(rows), ["scenario"]).set_index(["scenario", "kpi"])
+        base = self.table["mean"].xs(reference, level="scenario")
+        table["relative"] = table["mean"] / base.reindex(table.index.get_level_values("kpi")
+                                                         ).to_numpy()
+        return table
+
+    def side_by_side(self, kpis: list[str] | None = None) -> pd.DataFrame:
+        """A printable table: one column per scenario, 'mean [low, high]' per KPI."""
+        table = self.table.reset_index()
+        if kpis is not None:
+            table = table[table["kpi"].isin(kpis)]
+        table["cell"] = [interval_text(m, lo, hi) for m, lo, hi in
+                         zip(table["mean"], table["low"], table["high"])]
+        out = table.pivot(index="kpi", columns="scenario", values="cell")
+        order = [k for k in dict.fromkeys(self.kpis["kpi"]) if k in out.index]
+        return out.loc[order, list(self.scenarios)]
+
+
+def interval_text(mean: float, low: float, high: float, sign: bool = False) -> str:
+    """'12,345 [12,001, 12,689]' with readable numbers (see :func:`format_number`)."""
+    text = format_number(mean, sign)
+    if np.isnan(low):
+        return text
+    return f"{text} [{format_number(low, sign)}, {format_number(high, sign)}]"
+
+
+def format_number(value: float, sign: bool = False) -> str:
+    """12,345 for large values, 4 significant digits otherwise; NaN as 'nan'."""
+    if value != value:
+        return "nan"
+    plus = "+" if sign else ""
+    return f"{value:{plus},.0f}" if abs(value) >= 1000 else f"{value:{plus}.4g}"
+
+
+def _check_replications(replications: int) -> None:
+    if not isinstance(replications, (int, np.integer)) or replications < 1:
+        raise ScenarioError(f"replications = {replications!r}: must be an integer >= 1")
+
+
+def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int = 10,
+            seed: int = 0, executor="serial", jobs: int | None = None,
+            progress: bool = True) -> Comparison:
+    """Run every scenario ``replications`` times with common random numbers.
+
+    ``scenarios`` is a dict label → Scenario (or a list, labelled by scenario names). The first
+    scenario is the reference for :attr:`Comparison.differences`.
+    """
+    _check_replications(replications)
+    if not isinstance(scenarios, dict):
+        scenarios = {sc.name: sc for sc in scenarios}
+    if not scenarios:
+        raise ScenarioError("compare() needs at least one scenario")
+    tasks = [Task(label, k, sc, seed) for label, sc in scenarios.items()
+             for k in range(replications)]
+    outcomes = execute(tasks, executor, jobs, progress)
+    kpis, failures = _collect(tasks, outcomes)
+    return Comparison(kpis, failures, dict(scenarios), seed, replications)
+
+
+def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, seed: int = 0,
+          executor="serial", jobs: int | None = None, progress: bool = True) -> pd.DataFrame:
+    """Run ``scenario`` over every combination of the ``grid`` of dotted keys.
+
+    Returns a tidy DataFrame: one column per swept key, then replication, seed, kpi, value.
+    Every grid point uses the same replication seeds (CRN across the sweep). Failed runs are
+    in ``result.attrs["failures"]``.
+    """
+    _check_replications(replications)
+    if not grid:
+        raise ScenarioError("sweep() needs at least one key to vary, e.g. {'service.agents': [3, 4]}")
+    keys = list(grid)
+    tasks = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        point = dict(zip(keys, values))
+        variant = scenario.with_overrides(point)
+        label = ", ".join(f"{k}={v}" for k, v in point.items())
+        tasks.extend(Task(label, k, variant, seed, point) for k in range(replications))
+    kpis, failures = _collect(tasks, execute(tasks, executor, jobs, progress))
+    kpis = kpis.drop(columns="scenario")
+    kpis.attrs["failures"] = failures
+    return kpis

@@ -1,0 +1,187 @@
+"""Plots with one consistent, readable style (used by the CLI, the notebooks and the docs).
+
+Every function takes tables (a :class:`~crmsim.results.RunResult`, a comparison table) and an
+optional matplotlib ``ax``, and returns the ``ax``; nothing here runs the model. Importing this
+module applies :func:`use_style` (axes take their fonts when they are created, so the style
+must be in place before the first figure).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmsim.model import lifecycle
+
+#: one colour per lifecycle stage, in course order
+STAGE_COLORS = {
+    lifecycle.EXPLORATION: "#9ecae1",
+    lifecycle.FORMATION: "#4292c6",
+    lifecycle.STABILITY: "#08519c",
+    lifecycle.DECLINE: "#fd8d3c",
+    lifecycle.WON_BACK: "#74c476",
+}
+
+
+_STYLE_READY = False
+
+
+def use_style() -> None:
+    """crmsim's plot style: readable sizes and a font fallback with Chinese glyphs.
+
+    Chinese course terms need a CJK font; the ``mplfonts`` package ships Noto Sans CJK SC, which
+    is registered as a fallback after DejaVu Sans (matplotlib picks a font per glyph).
+    """
+    global _STYLE_READY
+    if _STYLE_READY:
+        return
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    families = ["DejaVu Sans"]
+    try:
+        from importlib.resources import files
+
+        font = files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
+        font_manager.fontManager.addfont(str(font))
+        families.append(font_manager.FontProperties(fname=str(font)).get_name())
+    except (ImportError, FileNotFoundError, OSError):  # plots still work, without CJK glyphs
+        pass
+    mpl.rcParams.update({"font.family": families, "axes.titlesize": 11, "axes.labelsize": 10,
+                         "axes.spines.top": False, "axes.spines.right": False})
+    _STYLE_READY = True
+
+
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    use_style()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def bilingual(stage: str) -> str:
+    """'formation (形成期)'."""
+    return f"{stage} ({lifecycle.CHINESE[stage]})" if stage in lifecycle.CHINESE else stage
+
+
+def lifecycle_area(result, ax=None):
+    """Active customers by lifecycle stage over time (stacked areas)."""
+    ax = _axes(ax)
+    counts = result.stage_counts()
+    counts = counts.loc[:, (counts > 0).any()]
+    ax.stackplot(counts.index, counts.T.to_numpy(),
+                 labels=[bilingual(s) for s in counts.columns],
+                 colors=[STAGE_COLORS[s] for s in counts.columns], alpha=0.9)
+    ax.set_xlabel(f"time ({result.scenario.time_unit})")
+    ax.set_ylabel("active customers")
+    ax.set_title("Customers by lifecycle stage (生命周期)")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
+    return ax
+
+
+def money_over_time(result, ax=None):
+    """Revenue, costs and profit per reporting period."""
+    ax = _axes(ax)
+    ts = result.timeseries
+    for column, style in (("revenue", "-"), ("costs", ":"), ("profit", "--")):
+        ax.plot(ts["time"], ts[column], style, marker="o", ms=3, label=column)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"time ({result.scenario.time_unit})")
+    ax.set_ylabel("per period")
+    ax.set_title("Revenue, costs and profit (利润)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def survival_curve(result, ax=None, closed_form=None, label: str = "simulated"):
+    """Share of customers still active against tenure (a Kaplan–Meier-style step curve).
+
+    ``closed_form`` is an optional callable t → S(t) drawn for comparison (e.g. the sBG curve).
+    """
+    ax = _axes(ax)
+    customers = result.customers
+    horizon = result.scenario.horizon
+    tenure_end = customers["churned_at"].fillna(horizon) - customers["acquired_at"]
+    churned = customers["churned_at"].notna().to_numpy()
+    order = np.argsort(tenure_end.to_numpy(), kind="stable")
+    times = tenure_end.to_numpy()[order]
+    events = churned[order]
+    at_risk = len(times) - np.arange(len(times))
+    factors = np.where(events, 1 - 1 / at_risk, 1.0)
+    survival = np.cumprod(factors)
+    ax.step(np.r_[0, times], np.r_[1, survival], where="post", label=label)
+    if closed_form is not None:
+        grid = np.linspace(0, times.max() if len(times) else horizon, 200)
+        ax.plot(grid, closed_form(grid), "k--", lw=1, label="closed form")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"tenure ({result.scenario.time_unit})")
+    ax.set_ylabel("share still active")
+    ax.set_title("Customer survival (留存)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def kpi_intervals(table: pd.DataFrame, kpi: str, ax=None):
+    """Mean and 95% interval of one KPI per scenario (a :attr:`Comparison.table`)."""
+    ax = _axes(ax)
+    rows = table.xs(kpi, level="kpi")
+    y = np.arange(len(rows))
+    ax.errorbar(rows["mean"], y, xerr=[rows["mean"] - rows["low"], rows["high"] - rows["mean"]],
+                fmt="o", capsize=4)
+    ax.set_yticks(y, rows.index)
+    ax.set_xlabel(kpi)
+    ax.set_title(f"{kpi}: mean and 95% interval")
+    return ax
+
+
+def save_run_plots(result, folder) -> list:
+    """The standard plots of one run as PNG files in ``folder``; returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw in (("lifecycle", lifecycle_area), ("money", money_over_time),
+                       ("survival", survival_curve)):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        draw(result, ax=ax)
+        fig.tight_layout()
+        path = folder / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def save_comparison_plots(comparison, folder, kpis=("profit", "npv_profit", "churned",
+                                                   "mean_satisfaction")) -> list:
+    """KPI interval plots of a comparison as PNG files in ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = comparison.table
+    available = [k for k in kpis if k in table.index.get_level_values("kpi")]
+    fig, axes = plt.subplots(len(available), 1, figsize=(7, 2.2 * len(available)),
+                             squeeze=False)
+    for ax, kpi in zip(axes[:, 0], available):
+        kpi_intervals(table, kpi, ax=ax)
+    fig.tight_layout()
+    path = folder / "kpi_intervals.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+use_style()

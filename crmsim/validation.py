@@ -1,0 +1,141 @@
+"""Validation reductions: the model, with only a few keys changed, *is* a textbook model.
+
+Each reduction lives in ``scenarios/validation/NAME.yaml`` (every β = 0, no policies) and has a
+check that runs it and compares what the simulation produced with the closed form, with a
+confidence interval. ``crmsim validate`` prints them all; the tests run them with their own
+parameters and show that a deliberately wrong model fails.
+
+A check returns one row per compared quantity: ``reduction, quantity, simulated, low, high,
+closed_form, passed``. Where several quantities are compared at once (survival at many t, four
+fitted parameters) the intervals are Bonferroni-adjusted so that the family holds at 95%.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from crmsim.analysis import (
+    bgnbd_expected_purchases,
+    clv_constant_retention,
+    fit_bgnbd,
+    mean_ci,
+    proportion_ci,
+    rfm_summary,
+    sbg_survival,
+)
+from crmsim.distributions import BetaDist, GammaDist
+from crmsim.errors import ScenarioError
+from crmsim.scenario import SCENARIO_DIR, Scenario, load_scenario
+from crmsim.simulation import simulate
+
+COLUMNS = ["reduction", "quantity", "simulated", "low", "high", "closed_form", "passed"]
+LEVEL = 0.95
+
+
+def _row(reduction, quantity, simulated, low, high, closed_form):
+    return dict(reduction=reduction, quantity=quantity, simulated=simulated, low=low, high=high,
+                closed_form=closed_form, passed=bool(low <= closed_form <= high))
+
+
+def _require(condition: bool, key: str, value, allowed: str, reduction: str) -> None:
+    if not condition:
+        raise ScenarioError(f"{key} = {value!r}: the {reduction} reduction needs {allowed}")
+
+
+def check_sbg(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
+    """sBG: share alive after t renewals against S(t) = B(a, b+t)/B(a, b)."""
+    base = scenario.churn.base
+    _require(isinstance(base, BetaDist), "churn.base", base, "{dist: beta, a, b}", "sBG")
+    _require(scenario.market.setting == "contractual", "market.setting",
+             scenario.market.setting, "contractual", "sBG")
+    res = simulate(scenario, seed)
+    period = scenario.contract.period
+    renewals = np.arange(1, math.ceil(scenario.horizon / period))
+    renewals = renewals[renewals * period < scenario.horizon]
+    level = 1 - (1 - LEVEL) / max(len(renewals), 1)
+    tenure = (res.customers["churned_at"] - res.customers["acquired_at"]).to_numpy()
+    n = len(tenure)
+    rows = []
+    for t in renewals:
+        alive = int(np.sum(np.isnan(tenure) | (tenure > t * period + 1e-9)))
+        p, low, high = proportion_ci(alive, n, level)
+        rows.append(_row("sbg", f"S({t})", p, low, high, float(sbg_survival(t, base.a, base.b))))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def check_clv(scenario: Scenario, seed: int = 0) -> pd.DataFrame:
+    """Constant retention: mean ``npv_margin`` against m(1+i)/(1+i−r).
+
+    Payments fall at acquisition and at each renewal; with a period other than 1 the discount
+    rate per period is (1+i)^period − 1. Payments that the horizon cuts off are left out of the
+    closed form (the finite geometric sum), which equals m(1+i)/(1+i−r) for a long horizon.
+    """
+    base = scenario.churn.base
+    _require(isinstance(base, (int, float)), "churn.base", base, "a plain probability", "CLV")
+    _require(scenario.market.setting == "contractual", "market.setting",
+             scenario.market.setting, "contractual", "CLV")
+    res = simulate(scenario, seed)
+    period = scenario.contract.period
+    rate = (1 + scenario.economics.discount_rate) ** period - 1
+    payments = math.ceil(scenario.horizon / period)
+    margin = scenario.contract.price * scenario.economics.margin_rate
+    closed = clv_constant_retention(margin, 1 - base, rate, periods=payments)
+    mean, low, high = mean_ci(res.customers["npv_margin"], LEVEL)
+    return pd.DataFrame([_row("clv", "mean npv_margin", mean, low, high, closed)],
+                        columns=COLUMNS)
+
+
+def check_bgnbd(scenario: Scenario, seed: int = 0, fit: bool = True) -> pd.DataFrame:
+    """BG/NBD: mean repeat purchases against E[X(t)]; a fit of ``transactions()`` recovers
+    (r, α, a, b) within Bonferroni-adjusted 95% intervals."""
+    rate, base = scenario.purchase.rate, scenario.churn.base
+    _require(isinstance(rate, GammaDist), "purchase.rate", rate, "{dist: gamma, shape, rate}",
+             "BG/NBD")
+    _require(isinstance(base, BetaDist) and base.a > 1, "churn.base", base,
+             "{dist: beta, a, b} with a > 1", "BG/NBD")
+    _require(scenario.market.setting == "noncontractual", "market.setting",
+             scenario.market.setting, "noncontractual", "BG/NBD")
+    res = simulate(scenario, seed)
+    horizon = scenario.horizon
+    truth = dict(r=rate.shape, alpha=rate.rate, a=base.a, b=base.b)
+    repeat = res.customers["purchases"] - 1
+    mean, low, high = mean_ci(repeat, LEVEL)
+    rows = [_row("bgnbd", f"E[X({horizon:g})]", mean, low, high,
+                 float(bgnbd_expected_purchases(horizon, **truth)))]
+    if fit:
+        estimates = fit_bgnbd(rfm_summary(res.transactions(), horizon))
+        z = stats.norm.ppf(1 - (1 - LEVEL) / (2 * len(truth)))
+        for name, value in truth.items():
+            est = estimates.loc[name]
+            log_est = math.log(est["estimate"])
+            rows.append(_row("bgnbd", f"fitted {name}", est["estimate"],
+                             math.exp(log_est - z * est["se_log"]),
+                             math.exp(log_est + z * est["se_log"]), value))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+#: the reductions that exist, by file name in scenarios/validation/
+REDUCTIONS = {"sbg": check_sbg, "clv": check_clv, "bgnbd": check_bgnbd}
+
+
+def validation_scenario(name: str, overrides: dict | None = None) -> Scenario:
+    """The shipped validation scenario ``name`` with optional dotted overrides."""
+    scenario = load_scenario(SCENARIO_DIR / "validation" / f"{name}.yaml")
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def run_validation(names=None, seed: int = 0, overrides: dict | None = None) -> pd.DataFrame:
+    """Run the named reductions (all by default); one table of every comparison."""
+    names = list(names or REDUCTIONS)
+    unknown = [n for n in names if n not in REDUCTIONS]
+    if unknown:
+        raise ScenarioError(f"unknown reduction {unknown[0]!r}; available: {', '.join(REDUCTIONS)}")
+    tables = []
+    for name in names:
+        scenario = validation_scenario(name, overrides)
+        tables.append(REDUCTIONS[name](scenario, seed))
+    return pd.concat(tables, ignore_index=True)
