@@ -8,6 +8,7 @@
 """
 
 from crmsim.errors import ScenarioError
+from crmsim.experiment import Comparison, compare, sweep
 from crmsim.results import KPI_DESCRIPTIONS, RunResult
 from crmsim.scenario import Scenario, load_scenario
 from crmsim.simulation import simulate
@@ -15,6 +16,9 @@ from crmsim.simulation import simulate
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
+    "compare",
+    "sweep",
     "KPI_DESCRIPTIONS",
     "RunResult",
     "Scenario",

@@ -13,11 +13,11 @@ distribution (customers differ), the way the textbook models are written:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
-from scipy import special
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from scipy import special
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -72,17 +72,17 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 #: a probability for every customer, or Beta heterogeneity
 ProbabilityTrait = Annotated[
-    Union[Annotated[Probability, Tag("number")], Annotated[BetaDist, Tag("distribution")]],
+    Annotated[Probability, Tag("number")] | Annotated[BetaDist, Tag("distribution")],
     Discriminator(_number_or_dist),
 ]
 #: a non-negative rate for every customer, or Gamma heterogeneity
 RateTrait = Annotated[
-    Union[Annotated[NonNegative, Tag("number")], Annotated[GammaDist, Tag("distribution")]],
+    Annotated[NonNegative, Tag("number")] | Annotated[GammaDist, Tag("distribution")],
     Discriminator(_number_or_dist),
 ]
 #: a spend per purchase for every customer, or Gamma–Gamma heterogeneity
 SpendTrait = Annotated[
-    Union[Annotated[NonNegative, Tag("number")], Annotated[GammaGammaSpend, Tag("distribution")]],
+    Annotated[NonNegative, Tag("number")] | Annotated[GammaGammaSpend, Tag("distribution")],
     Discriminator(_number_or_dist),
 ]
 

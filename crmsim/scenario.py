@@ -23,7 +23,7 @@ import copy
 import difflib
 import typing
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -77,10 +77,10 @@ class Segment(BaseModel):
 
     model_config = _STRICT
     share: float = Field(gt=0, le=1, description="share of customers in this segment")
-    purchase_rate: Optional[RateTrait] = Field(None, description="overrides purchase.rate")
-    churn_base: Optional[ProbabilityTrait] = Field(None, description="overrides churn.base")
-    spend: Optional[SpendTrait] = Field(None, description="overrides purchase.spend")
-    switching_cost: Optional[SwitchingCost] = Field(None, description="overrides switching_cost")
+    purchase_rate: RateTrait | None = Field(None, description="overrides purchase.rate")
+    churn_base: ProbabilityTrait | None = Field(None, description="overrides churn.base")
+    spend: SpendTrait | None = Field(None, description="overrides purchase.spend")
+    switching_cost: SwitchingCost | None = Field(None, description="overrides switching_cost")
 
 
 class Customers(BaseModel):
@@ -246,10 +246,10 @@ class Scenario(BaseModel):
     acquisition: Acquisition = Field(default_factory=Acquisition)
     economics: Economics = Field(default_factory=Economics)
 
-    _source: Optional[str] = PrivateAttr(default=None)
+    _source: str | None = PrivateAttr(default=None)
 
     @property
-    def source(self) -> Optional[str]:
+    def source(self) -> str | None:
         """The file this scenario was loaded from (None if built in code)."""
         return self._source
 
@@ -257,7 +257,7 @@ class Scenario(BaseModel):
         """The resolved scenario as plain data (what ``crmsim scenarios show`` prints)."""
         return self.model_dump(mode="json")
 
-    def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> "Scenario":
+    def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> Scenario:
         """A new scenario with dotted keys replaced, validated like a file.
 
         >>> sc = Scenario().with_overrides({"churn.base": 0.2, "customers.initial": 50})

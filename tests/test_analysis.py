@@ -1,0 +1,102 @@
+"""Course formulas against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, special, stats
+
+from crmsim.analysis import (
+    bgnbd_expected_purchases,
+    bgnbd_log_likelihood,
+    clv_constant_retention,
+    mean_ci,
+    proportion_ci,
+    rfm_summary,
+    sbg_retention,
+    sbg_survival,
+)
+
+
+def test_sbg_survival_first_steps_by_hand():
+    a, b = 0.7, 3.0
+    assert sbg_survival(0, a, b) == pytest.approx(1.0)
+    assert sbg_survival(1, a, b) == pytest.approx(b / (a + b))
+    assert sbg_survival(2, a, b) == pytest.approx(b / (a + b) * (b + 1) / (a + b + 1))
+    t = np.arange(1, 30)
+    assert np.allclose(sbg_survival(t, a, b) / sbg_survival(t - 1, a, b), sbg_retention(t, a, b))
+
+
+def test_sbg_survival_is_the_mixture_of_geometric_survivals():
+    a, b, t = 1.3, 2.2, 7
+    mixture, _ = integrate.quad(lambda th: (1 - th) ** t * stats.beta.pdf(th, a, b), 0, 1)
+    assert sbg_survival(t, a, b) == pytest.approx(mixture, rel=1e-8)
+
+
+def test_clv_closed_form_is_the_geometric_series():
+    m, r, i = 50.0, 0.8, 0.01
+    series = sum(m * r**k / (1 + i) ** k for k in range(2000))
+    assert clv_constant_retention(m, r, i) == pytest.approx(series)
+    assert clv_constant_retention(m, r, i) == pytest.approx(m * (1 + i) / (1 + i - r))
+    assert clv_constant_retention(m, r, i, periods=3) == pytest.approx(
+        m * (1 + r / 1.01 + (r / 1.01) ** 2))
+    with pytest.raises(ValueError):
+        clv_constant_retention(m, 1.5, 0.0)
+
+
+def test_bgnbd_expectation_against_numerical_integration():
+    """E[X(t)] by integrating the individual-level expectation over Gamma × Beta.
+
+    Given λ and p, E[X(t)] = (1 − e^{−λpt}) / p (Fader et al. 2005, eq. 7); averaging over
+    λ ~ Gamma(r, α) gives (1 − (α / (α + pt))^r) / p, left to integrate over p ~ Beta(a, b).
+    """
+    r, alpha, a, b, t = 0.5, 4.0, 1.5, 3.0, 52.0
+
+    def given_p(p):
+        return (1 - (alpha / (alpha + p * t)) ** r) / p * stats.beta.pdf(p, a, b)
+
+    value, _ = integrate.quad(given_p, 0, 1, epsabs=1e-12, limit=200)
+    assert bgnbd_expected_purchases(t, r, alpha, a, b) == pytest.approx(value, rel=1e-4)
+
+
+def test_bgnbd_likelihood_sums_to_one_over_counts_when_never_observed_dropping():
+    """For T fixed and x = 0 the likelihood is P(X(T) = 0) computed another way."""
+    r, alpha, a, b, T = 0.8, 3.0, 1.2, 2.5, 10.0
+    ll = bgnbd_log_likelihood((r, alpha, a, b), [0], [0.0], [T])[0]
+    # x = 0: no purchase in (0, T]: E over λ of e^{−λT} = (α/(α+T))^r
+    assert np.exp(ll) == pytest.approx((alpha / (alpha + T)) ** r)
+
+
+def test_rfm_summary_by_hand():
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 2, 3, 3],
+                       "time": [0.0, 2.0, 5.0, 1.0, 3.0, 4.0],
+                       "amount": [10.0, 20.0, 40.0, 5.0, 8.0, 12.0]})
+    s = rfm_summary(tx, observation_end=10.0)
+    assert s.loc[1].tolist() == [2, 5.0, 10.0, 30.0]
+    assert s.loc[2].tolist() == [0, 0.0, 9.0, 0.0]
+    assert s.loc[3].tolist() == [1, 1.0, 7.0, 12.0]
+    with pytest.raises(ValueError, match="missing: amount"):
+        rfm_summary(tx.drop(columns="amount"), 10.0)
+
+
+def test_mean_ci_and_proportion_ci():
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = stats.t.ppf(0.975, 3) * np.std([1, 2, 3, 4], ddof=1) / 2
+    assert (m, lo, hi) == pytest.approx((2.5, 2.5 - half, 2.5 + half))
+    assert np.isnan(mean_ci([1.0])[1])
+    p, lo, hi = proportion_ci(30, 100)
+    assert p == 0.3 and lo < 0.3 < hi
+    z = stats.norm.ppf(0.975)
+    center = (0.3 + z**2 / 200) / (1 + z**2 / 100)
+    assert (lo + hi) / 2 == pytest.approx(center)
+
+
+def test_gamma_gamma_mean_spend_formula():
+    from crmsim.distributions import GammaGammaSpend, trait_quantile
+
+    spend = GammaGammaSpend(p=6, q=4, gamma=30)
+    u = (np.arange(200000) + 0.5) / 200000
+    nu = trait_quantile(spend, u)
+    assert np.mean(spend.p / nu) == pytest.approx(spend.mean, rel=1e-3)
+    assert special.gammainc(4, nu * 30) == pytest.approx(u)

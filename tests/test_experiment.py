@@ -1,0 +1,104 @@
+"""compare() and sweep(): common random numbers, paired intervals, executors agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import crmsim.experiment as experiment
+from crmsim.errors import ScenarioError
+from crmsim.experiment import compare, sweep
+
+
+@pytest.fixture
+def pair(retail_small):
+    base = retail_small.with_overrides({"customers.initial": 200, "horizon": 90})
+    return {"base": base, "better": base.with_overrides({"satisfaction.service_quality": 0.8})}
+
+
+def test_table_and_differences(pair):
+    cmp = compare(pair, replications=4, seed=3, progress=False)
+    assert set(cmp.kpis.columns) == {"scenario", "replication", "seed", "kpi", "value"}
+    table = cmp.table
+    assert table.loc[("base", "churned"), "n"] == 4
+    row = table.loc[("better", "revenue")]
+    assert row["low"] <= row["mean"] <= row["high"]
+    diff = cmp.differences.loc[("better", "churned")]
+    wide = cmp.kpis[cmp.kpis["kpi"] == "churned"].pivot(index="replication", columns="scenario",
+                                                         values="value")
+    assert diff["mean"] == pytest.approx((wide["better"] - wide["base"]).mean())
+    assert diff["high"] < 0  # better service: fewer churners, paired
+    assert cmp.differences.loc[("better", "acquired"), "mean"] == 0  # CRN: same acquisitions
+
+
+def test_serial_and_processes_agree_exactly(pair):
+    serial = compare(pair, replications=3, seed=9, progress=False)
+    pooled = compare(pair, replications=3, seed=9, executor="processes", jobs=2, progress=False)
+    pd.testing.assert_frame_equal(serial.kpis, pooled.kpis)
+
+
+def test_dask_local_cluster_agrees(pair):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            on_dask = compare(pair, replications=2, seed=9, executor=client, progress=False)
+    serial = compare(pair, replications=2, seed=9, progress=False)
+    pd.testing.assert_frame_equal(serial.kpis, on_dask.kpis)
+
+
+def test_replication_k_uses_the_same_child_seed_for_every_scenario(pair):
+    cmp = compare(pair, replications=3, seed=5, progress=False)
+    initial_rev = cmp.kpis[cmp.kpis["kpi"] == "acquired"].pivot(
+        index="replication", columns="scenario", values="value")
+    assert (initial_rev["base"] == initial_rev["better"]).all()
+    direct = experiment.simulate(pair["base"], np.random.SeedSequence(5).spawn(3)[2]).kpis
+    got = cmp.kpis.query("scenario == 'base' and replication == 2").set_index("kpi")["value"]
+    assert got["revenue"] == pytest.approx(direct["revenue"])
+
+
+def test_common_random_numbers_reduce_variance(pair):
+    """Paired differences under CRN vary less than differences of independent runs."""
+    crn = compare(pair, replications=8, seed=1, progress=False)
+    paired_sd = crn.differences.loc[("better", "revenue"), "sd"]
+    independent = compare({"better": pair["better"]}, replications=8, seed=2, progress=False)
+    base = crn.kpis.query("scenario == 'base' and kpi == 'revenue'")["value"].to_numpy()
+    other = independent.kpis.query("kpi == 'revenue'")["value"].to_numpy()
+    assert paired_sd < 0.5 * np.std(other - base, ddof=1)
+
+
+def test_a_failed_replication_is_reported_and_the_others_kept(pair, monkeypatch):
+    real = experiment.simulate
+
+    def flaky(scenario, seed):
+        if seed.spawn_key == (1,):
+            raise RuntimeError("boom")
+        return real(scenario, seed)
+
+    monkeypatch.setattr(experiment, "simulate", flaky)
+    cmp = compare(pair, replications=3, seed=0, progress=False)
+    assert len(cmp.failures) == 2  # replication 1 of both scenarios
+    assert set(cmp.failures["replication"]) == {1}
+    assert "RuntimeError: boom" in cmp.failures["error"].iloc[0]
+    assert set(cmp.kpis["replication"]) == {0, 2}
+
+
+def test_sweep_is_tidy_with_one_column_per_key(pair):
+    table = sweep(pair["base"], {"satisfaction.service_quality": [0.6, 0.8],
+                                 "acquisition.rate": [0.0, 1.0]}, replications=2, seed=0,
+                  progress=False)
+    assert {"satisfaction.service_quality", "acquisition.rate", "replication", "kpi",
+            "value"} <= set(table.columns)
+    churned = table[table["kpi"] == "churned"].groupby("satisfaction.service_quality")["value"]
+    assert churned.mean()[0.8] < churned.mean()[0.6]
+    assert len(table[table["kpi"] == "churned"]) == 2 * 2 * 2
+
+
+def test_bad_arguments(pair):
+    with pytest.raises(ScenarioError, match="replications = 0"):
+        compare(pair, replications=0)
+    with pytest.raises(ScenarioError, match="executor = 'threads'"):
+        compare(pair, replications=1, executor="threads", progress=False)
+    with pytest.raises(ScenarioError, match="unknown key"):
+        sweep(pair["base"], {"service.agnets": [1, 2]}, replications=1)

@@ -1,0 +1,130 @@
+"""simulate(): determinism, common random numbers, tables and their accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import crmsim
+from crmsim.results import KPI_DESCRIPTIONS
+
+TRAITS = ["customer_id", "segment", "acquired_at", "purchase_rate", "churn_propensity",
+          "spend_level", "price_sensitivity", "complaint_propensity", "initial_expectation"]
+
+
+def test_same_seed_identical_tables(retail_small):
+    a, b = crmsim.simulate(retail_small, seed=5), crmsim.simulate(retail_small, seed=5)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+    assert a.kpis == b.kpis
+
+
+def test_another_seed_differs(retail_small):
+    a, b = crmsim.simulate(retail_small, seed=5), crmsim.simulate(retail_small, seed=6)
+    assert not a.customers["purchase_rate"].equals(b.customers["purchase_rate"])
+    assert a.kpis["revenue"] != b.kpis["revenue"]
+
+
+def test_policy_change_leaves_untouched_draws_unchanged(retail_small):
+    """CRN: latent traits and acquisition times do not depend on the service policy."""
+    better = retail_small.with_overrides({"satisfaction.service_quality": 0.8})
+    a, b = crmsim.simulate(retail_small, seed=2), crmsim.simulate(better, seed=2)
+    n = min(len(a.customers), len(b.customers))
+    pd.testing.assert_frame_equal(a.customers[TRAITS].head(n), b.customers[TRAITS].head(n))
+    assert not a.customers["satisfaction"].equals(b.customers["satisfaction"])
+
+
+def test_traits_are_monotone_in_the_customers_own_uniforms(retail_small):
+    """Raising the purchase-rate scale keeps every customer's rank (quantile draws)."""
+    faster = retail_small.with_overrides({"purchase.rate.rate": 20})
+    a, b = crmsim.simulate(retail_small, seed=2), crmsim.simulate(faster, seed=2)
+    regular = (a.customers["segment"] == "regular").to_numpy()
+    ratio = (b.customers["purchase_rate"] / a.customers["purchase_rate"]).to_numpy()[regular]
+    assert np.allclose(ratio, 40 / 20)
+
+
+def test_events_are_in_time_order_and_within_horizon(retail_small):
+    res = crmsim.simulate(retail_small, seed=1)
+    times = res.events["time"].to_numpy()
+    assert np.all(np.diff(times) >= 0)
+    assert times.max() < retail_small.horizon
+
+
+def test_money_adds_up(retail_small):
+    res = crmsim.simulate(retail_small, seed=1)
+    tx = res.transactions()
+    assert list(tx.columns) == ["customer_id", "time", "amount"]
+    assert tx["amount"].sum() == pytest.approx(res.kpis["revenue"])
+    assert res.customers["revenue"].sum() == pytest.approx(res.kpis["revenue"])
+    assert res.kpis["margin"] == pytest.approx(res.kpis["revenue"] * 0.3)
+    assert len(tx) == res.customers["purchases"].sum() == res.kpis["purchases"]
+    assert res.kpis["acquisition_cost"] == pytest.approx(25 * res.kpis["acquired"])
+    assert res.kpis["profit"] == pytest.approx(res.kpis["margin"] - res.kpis["costs"])
+    ts = res.timeseries
+    for flow in ("revenue", "margin", "costs", "profit", "acquired", "churned", "purchases"):
+        assert ts[flow].sum() == pytest.approx(res.kpis[flow])
+    assert ts["active"].iloc[-1] == res.kpis["active_end"]
+
+
+def test_first_purchase_at_acquisition_is_a_transaction(retail_small):
+    res = crmsim.simulate(retail_small, seed=1)
+    first = res.transactions().groupby("customer_id")["time"].min()
+    acquired = res.customers.set_index("customer_id")["acquired_at"]
+    assert np.allclose(first.to_numpy(), acquired.loc[first.index].to_numpy())
+
+
+def test_npv_discounts_each_cash_flow():
+    sc = crmsim.load_scenario("telecom_baseline").with_overrides(
+        {"customers.initial": 200, "horizon": 12, "acquisition.rate": 0,
+         "economics.discount_rate": 0.02})
+    res = crmsim.simulate(sc, seed=4)
+    tx = res.transactions()
+    expected = (tx["amount"] * 0.45 * 1.02 ** (-tx["time"])).sum()
+    assert res.kpis["npv_profit"] == pytest.approx(expected)
+    assert res.kpis["npv_profit"] < res.kpis["profit"]
+    zero = crmsim.simulate(sc.with_overrides({"economics.discount_rate": 0}), seed=4)
+    assert zero.kpis["npv_profit"] == pytest.approx(zero.kpis["profit"])
+
+
+def test_kpis_have_contract_names_and_meanings(telecom_small):
+    res = crmsim.simulate(telecom_small, seed=1)
+    for name in ("active_end", "acquired", "churned", "revenue", "margin", "costs", "profit",
+                 "npv_profit", "mean_satisfaction"):
+        assert name in res.kpis
+    assert set(res.kpis) <= set(KPI_DESCRIPTIONS)
+    assert res.kpis["active_end"] == res.kpis["initial"] + res.kpis["acquired"] - res.kpis["churned"]
+
+
+def test_contractual_payments_fall_on_renewal_dates(telecom_small):
+    res = crmsim.simulate(telecom_small, seed=1)
+    tx = res.transactions().merge(res.customers[["customer_id", "acquired_at"]])
+    tenure = tx["time"] - tx["acquired_at"]
+    assert np.allclose(tenure, np.round(tenure))  # period 1: whole months after sign-up
+
+
+def test_segments_get_their_own_traits(retail_small):
+    res = crmsim.simulate(retail_small.with_overrides({"customers.initial": 2000}), seed=1)
+    by_segment = res.customers.groupby("segment", observed=True)
+    share = by_segment.size() / len(res.customers)
+    assert share["bargain_hunter"] == pytest.approx(0.2, abs=0.03)
+    rates = by_segment["purchase_rate"].mean()
+    assert rates["bargain_hunter"] == pytest.approx(0.05, rel=0.15)
+    assert rates["regular"] == pytest.approx(0.03, rel=0.15)
+
+
+def test_better_service_lowers_churn_paired(retail_small):
+    """A wrong sign on the satisfaction coefficient would make this fail."""
+    sc = retail_small.with_overrides({"customers.initial": 1500})
+    better = sc.with_overrides({"satisfaction.service_quality": 0.85})
+    diffs = [crmsim.simulate(better, s).kpis["churned"] - crmsim.simulate(sc, s).kpis["churned"]
+             for s in range(3)]
+    assert max(diffs) < 0
+
+
+def test_simulate_rejects_bad_arguments(retail_small):
+    with pytest.raises(TypeError, match="needs a Scenario"):
+        crmsim.simulate({"horizon": 3})
+    with pytest.raises(ValueError, match="seed = -1"):
+        crmsim.simulate(retail_small, seed=-1)
