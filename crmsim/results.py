@@ -1,15 +1,18 @@
 """Recording a run and the tables it produces.
 
-The model writes into a :class:`Recorder` while it runs: events go into preallocated-style typed
-columns (``array``: 8 bytes a number, no Python object per value), money into a ledger of running
-totals (nominal and discounted), and a reporting process takes a snapshot every
-``report_every``. Tables are built once, at the end, by :meth:`Recorder.result`.
+While a run goes on, the model only *appends*: events go into typed columns (``array``: 8 bytes
+a number, no Python object per value), costs into a small ledger, and a reporting process takes a
+snapshot of the stocks (active customers by stage, mean satisfaction, cumulative counts and costs)
+every ``report_every``. Everything derived — revenue, margin, discounted values, per-customer
+money, per-period flows — is computed once, at the end, vectorized over the event columns
+(:class:`Ledger`). This keeps the per-event cost of the model low.
 
 A :class:`RunResult` is what :func:`crmsim.simulate` returns:
 
 * ``events`` — one row per event: time, customer_id, kind, amount, details;
 * ``customers`` — one row per customer, latent traits included (the simulation knows the truth);
-* ``timeseries`` — one row per reporting period;
+* ``timeseries`` — the opening state at t = 0, then one row per reporting period (flows over the
+  period, stocks at its end);
 * ``kpis`` — a flat dict of named figures (see :data:`KPI_DESCRIPTIONS`);
 * ``transactions()`` — customer_id, time, amount, one row per purchase or payment.
 """
@@ -29,6 +32,8 @@ from crmsim.model import lifecycle
 #: kinds of events, in the order of their codes
 EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn")
 ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN = range(len(EVENT_KINDS))
+#: kinds that are money received from a customer
+PAID_KINDS = (PURCHASE, PAYMENT)
 
 #: what each KPI means (the names are a contract: see DESIGN.md)
 KPI_DESCRIPTIONS = {
@@ -52,19 +57,23 @@ KPI_DESCRIPTIONS = {
 COST_ACCOUNTS = ("acquisition_cost", "fixed_cost")
 
 
+def discount_factors(times, discount_rate: float) -> np.ndarray:
+    """(1 + i)^(-t) for an array of times."""
+    return np.exp(-math.log1p(discount_rate) * np.asarray(times, dtype=float))
+
+
 class Recorder:
-    """Collects events, money and snapshots while a run goes on."""
+    """Collects events, costs and snapshots while a run goes on."""
 
     def __init__(self, discount_rate: float):
+        self.discount_rate = discount_rate
         self.time = array("d")
         self.customer = array("q")
         self.kind = array("b")
         self.amount = array("d")
         self.details: dict[int, str] = {}
-        self._log_discount = math.log1p(discount_rate)
-        self.totals: dict[str, float] = {"revenue": 0.0, "margin": 0.0}
-        self.totals.update({name: 0.0 for name in COST_ACCOUNTS})
-        self.npv: dict[str, float] = dict.fromkeys(self.totals, 0.0)
+        self.costs: dict[str, float] = dict.fromkeys(COST_ACCOUNTS, 0.0)
+        self.npv_costs: dict[str, float] = dict.fromkeys(COST_ACCOUNTS, 0.0)
         self.snapshots: list[dict[str, float]] = []
 
     def event(self, time: float, customer_id: int, kind: int, amount: float = 0.0,
@@ -76,49 +85,117 @@ class Recorder:
         self.kind.append(kind)
         self.amount.append(amount)
 
-    def discount(self, time: float) -> float:
-        """The discount factor (1 + i)^(-t)."""
-        return math.exp(-self._log_discount * time) if self._log_discount else 1.0
-
     def book(self, time: float, account: str, amount: float) -> None:
-        """Book money (revenue, margin or a cost) at ``time``."""
-        self.totals[account] = self.totals.get(account, 0.0) + amount
-        self.npv[account] = self.npv.get(account, 0.0) + amount * self.discount(time)
+        """Book a cost at ``time`` (money received is derived from the events at the end)."""
+        self.costs[account] = self.costs.get(account, 0.0) + amount
+        factor = (1.0 + self.discount_rate) ** -time if self.discount_rate else 1.0
+        self.npv_costs[account] = self.npv_costs.get(account, 0.0) + amount * factor
 
     def snapshot(self, row: dict[str, float]) -> None:
-        row.update({f"cum_{k}": v for k, v in self.totals.items()})
+        row.update({f"cum_{k}": v for k, v in self.costs.items()})
         self.snapshots.append(row)
 
     # ------------------------------------------------------------------ tables
 
-    def events_table(self) -> pd.DataFrame:
-        details = np.full(len(self.time), None, dtype=object)
+    def columns(self) -> dict[str, np.ndarray]:
+        """The event columns as numpy arrays (copies)."""
+        return {
+            "time": np.frombuffer(self.time, dtype=float).copy(),
+            "customer_id": np.frombuffer(self.customer, dtype=np.int64).copy(),
+            "kind": np.frombuffer(self.kind, dtype=np.int8).astype(np.int64),
+            "amount": np.frombuffer(self.amount, dtype=float).copy(),
+        }
+
+    def events_table(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+        details = np.full(len(cols["time"]), None, dtype=object)
         for row, text in self.details.items():
             details[row] = text
         return pd.DataFrame(
             {
-                "time": np.frombuffer(self.time, dtype=float).copy(),
-                "customer_id": np.frombuffer(self.customer, dtype=np.int64).copy(),
-                "kind": pd.Categorical.from_codes(
-                    np.frombuffer(self.kind, dtype=np.int8).astype(int), EVENT_KINDS
-                ),
-                "amount": np.frombuffer(self.amount, dtype=float).copy(),
+                "time": cols["time"],
+                "customer_id": cols["customer_id"],
+                "kind": pd.Categorical.from_codes(cols["kind"], EVENT_KINDS),
+                "amount": cols["amount"],
                 "details": details,
             }
         )
 
-    def timeseries_table(self) -> pd.DataFrame:
-        snaps = pd.DataFrame(self.snapshots)
-        cumulative = [c for c in snaps.columns if c.startswith("cum_")]
-        flows = snaps[cumulative].diff().fillna(snaps[cumulative])
-        flows.columns = [c.removeprefix("cum_") for c in cumulative]
-        table = pd.concat([snaps.drop(columns=cumulative), flows], axis=1)
-        table["costs"] = table[[c for c in flows.columns if c in self.cost_accounts()]].sum(axis=1)
-        table["profit"] = table["margin"] - table["costs"]
-        return table
 
-    def cost_accounts(self) -> list[str]:
-        return [k for k in self.totals if k not in ("revenue", "margin")]
+class Ledger:
+    """Money and flows derived from the event columns at the end of a run, vectorized.
+
+    ``cols`` are :meth:`Recorder.columns`; ``acquired_at`` is each customer's acquisition time
+    (indexed by customer id); customers with ids below ``initial`` are the base at t = 0.
+    """
+
+    def __init__(self, cols: dict[str, np.ndarray], acquired_at: np.ndarray, initial: int,
+                 margin_rate: float, discount_rate: float):
+        self.cols = cols
+        paid = np.isin(cols["kind"], PAID_KINDS)
+        self.time = cols["time"][paid]
+        self.customer = cols["customer_id"][paid]
+        self.revenue = cols["amount"][paid]
+        self.margin = self.revenue * margin_rate
+        self.discount = discount_factors(self.time, discount_rate)
+        self._acquired_at = acquired_at
+        self._initial = initial
+        self._discount_rate = discount_rate
+
+    def per_customer(self) -> dict[str, np.ndarray]:
+        """revenue, margin, npv_margin (discounted to acquisition) and last_purchase."""
+        n, c = len(self._acquired_at), self.customer
+        tenure = self.time - self._acquired_at[c]
+        last = np.full(n, np.nan)
+        np.fmax.at(last, c, self.time)
+        return {
+            "revenue": np.bincount(c, weights=self.revenue, minlength=n),
+            "margin": np.bincount(c, weights=self.margin, minlength=n),
+            "npv_margin": np.bincount(
+                c, weights=self.margin * discount_factors(tenure, self._discount_rate),
+                minlength=n),
+            "last_purchase": last,
+        }
+
+    def per_period(self, period_ends: np.ndarray) -> pd.DataFrame:
+        """Flows in each period (t_{k−1}, t_k]; the first row (t_0 = 0) holds what happened at 0.
+
+        acquired counts customers acquired after t = 0 (not the initial base).
+        """
+        k = len(period_ends)
+
+        def binned(times, weights=None):
+            index = np.searchsorted(period_ends, times, side="left")
+            return np.bincount(index, weights=weights, minlength=k + 1)[:k]
+
+        t, kind, who = self.cols["time"], self.cols["kind"], self.cols["customer_id"]
+        new = (kind == ACQUIRED) & (who >= self._initial)
+        return pd.DataFrame({
+            "acquired": binned(t[new]).astype(int),
+            "churned": binned(t[kind == CHURN]).astype(int),
+            "purchases": binned(self.time).astype(int),
+            "revenue": binned(self.time, self.revenue),
+            "margin": binned(self.time, self.margin),
+        })
+
+    def totals(self) -> dict[str, float]:
+        return {
+            "revenue": float(self.revenue.sum()),
+            "margin": float(self.margin.sum()),
+            "npv_margin": float((self.margin * self.discount).sum()),
+        }
+
+
+def timeseries_table(snapshots: list[dict], ledger: Ledger) -> pd.DataFrame:
+    """Stocks from the snapshots; flows from the events (costs from cumulative snapshots)."""
+    snaps = pd.DataFrame(snapshots)
+    cumulative = [c for c in snaps.columns if c.startswith("cum_")]
+    costs = snaps[cumulative].diff().fillna(snaps[cumulative])
+    costs.columns = [c.removeprefix("cum_") for c in cumulative]
+    flows = ledger.per_period(snaps["time"].to_numpy())
+    table = pd.concat([snaps.drop(columns=cumulative), flows, costs], axis=1)
+    table["costs"] = costs.sum(axis=1)
+    table["profit"] = table["margin"] - table["costs"]
+    return table
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pandas as pd
 
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market
-from crmsim.results import RunResult
+from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
 
 
@@ -45,23 +45,28 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
     seed_sequence = as_seed_sequence(seed)
     market = Market(scenario, seed_sequence).run()
     rec = market.recorder
-    customers = customers_table(market)
-    timeseries = rec.timeseries_table()
-    kpis = compute_kpis(market, customers)
+    cols = rec.columns()
+    acquired_at = np.fromiter((c.acquired_at for c in market.customers), dtype=float,
+                              count=len(market.customers))
+    ledger = Ledger(cols, acquired_at, scenario.customers.initial,
+                    scenario.economics.margin_rate, scenario.economics.discount_rate)
+    customers = customers_table(market, ledger)
+    kpis = compute_kpis(market, customers, ledger)
     entropy = seed_sequence.entropy if isinstance(seed_sequence.entropy, int) else None
     return RunResult(
         scenario=scenario,
         seed=seed if isinstance(seed, (int, np.integer)) else entropy,
-        events=rec.events_table(),
+        events=rec.events_table(cols),
         customers=customers,
-        timeseries=timeseries,
+        timeseries=timeseries_table(rec.snapshots, ledger),
         kpis=kpis,
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
 
 
-def customers_table(market: Market) -> pd.DataFrame:
+def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     cs = market.customers
+    money = ledger.per_customer()
     table = pd.DataFrame(
         {
             "customer_id": np.fromiter((c.id for c in cs), dtype=np.int64, count=len(cs)),
@@ -72,9 +77,9 @@ def customers_table(market: Market) -> pd.DataFrame:
             "acquired_at": [c.acquired_at for c in cs],
             "churned_at": [c.churned_at for c in cs],
             "purchases": np.fromiter((c.purchases for c in cs), dtype=np.int64, count=len(cs)),
-            "revenue": [c.revenue for c in cs],
-            "margin": [c.margin for c in cs],
-            "npv_margin": [c.npv_margin for c in cs],
+            "revenue": money["revenue"],
+            "margin": money["margin"],
+            "npv_margin": money["npv_margin"],
             "purchase_rate": [c.purchase_rate for c in cs],
             "churn_propensity": [c.churn_propensity for c in cs],
             "spend_level": [c.spend_level for c in cs],
@@ -83,7 +88,7 @@ def customers_table(market: Market) -> pd.DataFrame:
             "initial_expectation": [c.initial_expectation for c in cs],
             "expectation": [c.expectation for c in cs],
             "satisfaction": [c.satisfaction for c in cs],
-            "last_purchase": [c.last_purchase for c in cs],
+            "last_purchase": money["last_purchase"],
             "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         }
     )
@@ -107,12 +112,11 @@ def loyalty_types(customers: pd.DataFrame, repeat_threshold: int) -> pd.Categori
     return pd.Categorical(labels, categories=["true", "latent", "spurious", "none"])
 
 
-def compute_kpis(market: Market, customers: pd.DataFrame) -> dict[str, float]:
+def compute_kpis(market: Market, customers: pd.DataFrame, ledger: Ledger) -> dict[str, float]:
     rec = market.recorder
-    totals, npv = rec.totals, rec.npv
-    cost_accounts = rec.cost_accounts()
-    costs = sum(totals[a] for a in cost_accounts)
-    npv_costs = sum(npv[a] for a in cost_accounts)
+    money = ledger.totals()
+    costs = sum(rec.costs.values())
+    npv_costs = sum(rec.npv_costs.values())
     active = customers["churned_at"].isna()
     total_customers = len(customers)
     kpis = {
@@ -122,14 +126,14 @@ def compute_kpis(market: Market, customers: pd.DataFrame) -> dict[str, float]:
         "churned": int(market.churned),
         "churn_rate": market.churned / total_customers if total_customers else math.nan,
         "purchases": int(market.purchases),
-        "revenue": totals["revenue"],
-        "margin": totals["margin"],
+        "revenue": money["revenue"],
+        "margin": money["margin"],
     }
-    kpis.update({a: totals[a] for a in cost_accounts})
+    kpis.update(rec.costs)
     kpis.update(
         costs=costs,
-        profit=totals["margin"] - costs,
-        npv_profit=npv["margin"] - npv_costs,
+        profit=money["margin"] - costs,
+        npv_profit=money["npv_margin"] - npv_costs,
         mean_satisfaction=float(customers.loc[active, "satisfaction"].mean())
         if active.any() else math.nan,
     )

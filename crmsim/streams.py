@@ -1,4 +1,4 @@
-"""Random streams: one SeedSequence per run, an independent stream per customer and purpose.
+"""Random streams: one SeedSequence per run, independent streams per customer and purpose.
 
 Common random numbers (CRN) need every customer to draw from streams of its own, so that a policy
 that never touches a customer leaves that customer's draws unchanged, and so that purchase timing
@@ -7,12 +7,25 @@ customer and purpose costs ~20 µs and hundreds of bytes, too much for a million
 
 Instead the run holds one counter-based Philox bit generator (numpy's, keyed from the run's
 ``SeedSequence``). Philox maps a 256-bit counter to random output, so any stream can be reached by
-setting the counter: ``(block << 32, purpose, owner, 0)``. A :class:`Stream` hands out draws
-from a small buffer and refills it block by block; blocks grow (4, 8, 16, 32, 64 draws) so short
-lives cost little memory and long lives few refills. Repositioning costs ~3 µs per block.
+setting the counter; repositioning costs ~3 µs. Two layouts of the counter are used:
 
-The draws of ``(run seed, purpose, owner)`` are a pure function of those three numbers: they do
-not depend on how many other customers exist or in which order they ran.
+* *rows* ``(owner · steps + i, block, purpose, 1)``: the rows of consecutive owners are
+  adjacent, so :meth:`RandomStreams.uniform_rows` draws the rows of a whole population in one
+  vectorized call, and one owner's row is the same whether drawn alone or with the others
+  (uniform doubles consume exactly one 64-bit output each);
+* *streams* ``(block << 32, purpose, owner, 0)`` for :class:`Stream`.
+
+* :class:`CustomerDraws` — a customer's draws *indexed by its event number*: row k holds, one
+  column per :class:`Column`, every draw that the customer's k-th purchase (or renewal) may need —
+  the gap to the next purchase, the churn decision, the experience noise, the spend, the service
+  failure... Columns advance together, so one block serves every purpose, and purchase k's spend
+  is the same in two scenarios even if one of them took an extra decision earlier. A new purpose
+  takes a spare column; columns never move, so adding one shifts nothing.
+* :class:`Stream` — a plain buffered stream for processes that are not tied to purchases (the
+  firm's acquisition arrivals, a customer's service contacts).
+
+The draws of ``(run seed, purpose, owner)`` are a pure function of those numbers: they do not
+depend on how many other customers exist or in which order they ran.
 """
 
 from __future__ import annotations
@@ -20,20 +33,37 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-
-_BLOCK_SIZES = (4, 8, 16, 32, 64)
-_BLOCK_SHIFT = 32  # a block may use up to 2**32 Philox counter increments without overlap
+from scipy import special
 
 
 class Purpose(IntEnum):
     """What a stream is used for; each is independent of the others."""
 
     TRAITS = 0  # latent traits, drawn once at creation
-    TIMING = 1  # inter-purchase times (uniforms → exponential)
-    CHURN = 2  # churn decisions (uniforms)
-    EXPERIENCE = 3  # perceived quality noise (standard normals)
-    SPEND = 4  # spend per purchase (standard gamma with the segment's shape p)
+    EVENTS = 1  # a customer's per-event draws (CustomerDraws)
+    CONTACTS = 2  # a customer's service contacts
     ACQUISITION = 10  # the firm's acquisition arrivals (owner 0)
+
+
+class Column(IntEnum):
+    """Columns of a customer's per-event draws (fixed forever: new purposes take spares)."""
+
+    TIMING = 0  # uniform → the gap to the next purchase, −log(1 − u) / λ
+    CHURN = 1  # uniform for the churn decision after this event
+    EXPERIENCE = 2  # standard normal (inverse CDF): perceived-quality noise of this event
+    SPEND = 3  # standard gamma(p) (inverse CDF): spend of this purchase is this / ν
+    FAILURE = 4  # uniform: does this event fail?
+    COMPLAINT = 5  # uniform: does the customer complain about it?
+    RECOVERY = 6  # uniform: is the complaint resolved?
+    SPARE = 7
+
+
+N_COLUMNS = len(Column)
+#: rows of block 0, 1, 2, ... (the last size repeats): short lives stay small
+ROW_BLOCKS = (4, 8, 16)
+_ROW_STARTS = (0, 4, 12)
+_BLOCK_SHIFT = 32  # a stream block may use up to 2**32 Philox counter steps without overlap
+_ROWS_LAYOUT, _STREAM_LAYOUT = 1, 0
 
 
 class RandomStreams:
@@ -47,20 +77,103 @@ class RandomStreams:
         self._state = self._bitgen.state
         self._counter = self._state["state"]["counter"]
 
-    def at(self, purpose: int, owner: int, block: int = 0) -> np.random.Generator:
-        """The run's generator positioned at the start of ``(purpose, owner, block)``.
-
-        Use it at once: the next call to ``at`` moves it elsewhere.
-        """
-        self._counter[:] = (block << _BLOCK_SHIFT, int(purpose), owner, 0)
+    def _at_counter(self, words) -> np.random.Generator:
+        self._counter[:] = words
         self._state["buffer_pos"] = 4  # discard buffered output of the previous position
         self._state["has_uint32"] = 0
         self._bitgen.state = self._state
         return self._generator
 
+    def at(self, purpose: int, owner: int, block: int = 0) -> np.random.Generator:
+        """The run's generator positioned at stream ``(purpose, owner, block)``; use it at once."""
+        return self._at_counter((block << _BLOCK_SHIFT, int(purpose), owner, _STREAM_LAYOUT))
+
+    def uniform_rows(self, purpose: int, block: int, first_owner: int, owners: int,
+                     per_owner: int) -> np.ndarray:
+        """Uniforms of shape (owners, per_owner) for owners first_owner, first_owner + 1, ...
+
+        Row j depends only on (run seed, purpose, block, first_owner + j): drawing owners one at
+        a time or all at once gives the same numbers.
+        """
+        if per_owner % 4:
+            raise ValueError("per_owner must be a multiple of 4 (Philox gives 4 outputs a step)")
+        steps = per_owner // 4
+        gen = self._at_counter((first_owner * steps, block, int(purpose), _ROWS_LAYOUT))
+        return gen.random(owners * per_owner).reshape(owners, per_owner)
+
     def stream(self, purpose: int, owner: int, kind: str = "uniform", shape: float = 1.0):
         """A buffered stream of draws of one ``kind`` for ``(purpose, owner)``."""
         return Stream(self, purpose, owner, kind, shape)
+
+    def event_rows(self, block: int, first_owner: int, owners: int,
+                   spend_shapes: np.ndarray) -> np.ndarray:
+        """Block ``block`` of per-event draws for consecutive owners: (owners · rows, N_COLUMNS).
+
+        ``spend_shapes`` holds each owner's Gamma–Gamma p (NaN for a constant spend).
+        """
+        rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
+        data = self.uniform_rows(Purpose.EVENTS, block, first_owner, owners,
+                                 rows * N_COLUMNS).reshape(owners * rows, N_COLUMNS)
+        data[:, Column.EXPERIENCE] = special.ndtri(data[:, Column.EXPERIENCE])
+        shapes = np.repeat(spend_shapes, rows)
+        gamma = ~np.isnan(shapes)
+        if gamma.any():
+            data[gamma, Column.SPEND] = special.gammaincinv(shapes[gamma],
+                                                            data[gamma, Column.SPEND])
+        return data
+
+    def customer_rows(self, block: int, owner: int, spend_shape: float) -> np.ndarray:
+        """:meth:`event_rows` for one owner (the same numbers, without the vector machinery)."""
+        rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
+        gen = self._at_counter((owner * rows * N_COLUMNS // 4, block, int(Purpose.EVENTS),
+                                _ROWS_LAYOUT))
+        data = gen.random((rows, N_COLUMNS))
+        data[:, Column.EXPERIENCE] = special.ndtri(data[:, Column.EXPERIENCE])
+        if spend_shape == spend_shape:  # not NaN: Gamma–Gamma spend
+            data[:, Column.SPEND] = special.gammaincinv(spend_shape, data[:, Column.SPEND])
+        return data
+
+
+def block_of_row(k: int) -> tuple[int, int]:
+    """(block, first row of that block) for a customer's event number ``k``."""
+    if k < _ROW_STARTS[-1]:
+        block = 0 if k < _ROW_STARTS[1] else 1
+        return block, _ROW_STARTS[block]
+    last = len(_ROW_STARTS) - 1
+    extra = (k - _ROW_STARTS[-1]) // ROW_BLOCKS[-1]
+    return last + extra, _ROW_STARTS[-1] + extra * ROW_BLOCKS[-1]
+
+
+class CustomerDraws:
+    """One customer's per-event draws: ``row(k)`` is a list with one value per :class:`Column`.
+
+    Block 0 is a slice of the population's block (drawn for all customers at once, see
+    :meth:`RandomStreams.event_rows`); later blocks are drawn for this customer alone when its
+    k-th event needs them. Only the current block is kept (rows are read in order).
+    """
+
+    __slots__ = ("_streams", "_owner", "_spend_shape", "_first", "_rows", "_data", "_offset")
+
+    def __init__(self, streams: RandomStreams, owner: int, spend_shape: float,
+                 block0: np.ndarray, offset: int):
+        self._streams = streams
+        self._owner = owner
+        self._spend_shape = spend_shape
+        self._first = 0
+        self._rows = ROW_BLOCKS[0]
+        self._data = block0
+        self._offset = offset
+
+    def row(self, k: int) -> list[float]:
+        """The draws of the customer's event ``k`` (0 = the acquisition purchase/payment)."""
+        i = k - self._first
+        if not 0 <= i < self._rows:
+            block, self._first = block_of_row(k)
+            self._rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
+            self._data = self._streams.customer_rows(block, self._owner, self._spend_shape)
+            self._offset = 0
+            i = k - self._first
+        return self._data[self._offset + i].tolist()
 
 
 class Stream:
@@ -88,7 +201,7 @@ class Stream:
 
     def _refill(self) -> None:
         self._block += 1
-        size = _BLOCK_SIZES[min(self._block, len(_BLOCK_SIZES) - 1)]
+        size = _STREAM_BLOCKS[min(self._block, len(_STREAM_BLOCKS) - 1)]
         gen = self._streams.at(self._purpose, self._owner, self._block)
         if self._kind == "uniform":
             draws = gen.random(size)
@@ -102,3 +215,6 @@ class Stream:
             raise ValueError(f"unknown stream kind {self._kind!r}")
         self._buffer = draws.tolist()
         self._pos = 0
+
+
+_STREAM_BLOCKS = (4, 8, 16, 32, 64)

@@ -5,50 +5,64 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from crmsim.streams import Purpose, RandomStreams
+from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams, block_of_row
 
 
-def _draws(seed, purpose, owner, n, kind="uniform", visit_others=False):
-    streams = RandomStreams(np.random.SeedSequence(seed))
-    stream = streams.stream(purpose, owner, kind)
-    other = streams.stream(Purpose.CHURN, owner + 1, kind)
-    out = []
-    for _ in range(n):
-        out.append(stream.next())
-        if visit_others:  # interleave another stream: must not disturb this one
-            other.next()
-    return np.array(out)
+def _streams(seed=7):
+    return RandomStreams(np.random.SeedSequence(seed))
 
 
-def test_same_key_same_draws_regardless_of_interleaving():
-    a = _draws(7, Purpose.TIMING, 42, 200)
-    b = _draws(7, Purpose.TIMING, 42, 200, visit_others=True)
-    assert np.array_equal(a, b)
+def test_rows_of_an_owner_do_not_depend_on_the_others():
+    s = _streams()
+    bulk = s.uniform_rows(Purpose.TRAITS, 0, 100, 50, 16)
+    alone = s.uniform_rows(Purpose.TRAITS, 0, 137, 1, 16)
+    assert np.array_equal(bulk[37], alone[0])
+    shifted = s.uniform_rows(Purpose.TRAITS, 0, 120, 30, 16)
+    assert np.array_equal(bulk[20:], shifted[:30])
 
 
-def test_different_owner_purpose_or_seed_differ():
-    base = _draws(7, Purpose.TIMING, 42, 50)
-    assert not np.array_equal(base, _draws(7, Purpose.TIMING, 43, 50))
-    assert not np.array_equal(base, _draws(7, Purpose.CHURN, 42, 50))
-    assert not np.array_equal(base, _draws(8, Purpose.TIMING, 42, 50))
+def test_bulk_and_single_event_blocks_agree():
+    s = _streams()
+    shapes = np.array([6.0, np.nan, 2.0])
+    bulk = s.event_rows(1, 40, 3, shapes)
+    for j, shape in enumerate(shapes):
+        assert np.array_equal(bulk[j * 8:(j + 1) * 8], s.customer_rows(1, 40 + j, shape))
 
 
-def test_blocks_do_not_repeat_and_look_uniform():
-    u = _draws(1, Purpose.CHURN, 5, 5000)
-    assert len(np.unique(u)) == len(u)
-    assert stats.kstest(u, "uniform").pvalue > 0.001
+def test_different_owner_block_purpose_or_seed_differ():
+    s = _streams()
+    base = s.uniform_rows(Purpose.EVENTS, 0, 5, 1, 32)
+    assert not np.array_equal(base, s.uniform_rows(Purpose.EVENTS, 0, 6, 1, 32))
+    assert not np.array_equal(base, s.uniform_rows(Purpose.EVENTS, 1, 5, 1, 32))
+    assert not np.array_equal(base, s.uniform_rows(Purpose.TRAITS, 0, 5, 1, 32))
+    assert not np.array_equal(base, _streams(8).uniform_rows(Purpose.EVENTS, 0, 5, 1, 32))
 
 
-def test_exponential_and_normal_kinds_have_their_moments():
-    e = _draws(2, Purpose.TIMING, 9, 20000, kind="exponential")
-    z = _draws(2, Purpose.EXPERIENCE, 9, 20000, kind="normal")
-    assert abs(e.mean() - 1) < 4 * 1 / np.sqrt(len(e))
-    assert abs(z.mean()) < 4 / np.sqrt(len(z)) and abs(z.std() - 1) < 0.03
+def test_customer_draws_read_rows_in_order_across_blocks():
+    s = _streams()
+    block0 = s.event_rows(0, 3, 1, np.array([np.nan]))
+    draws = CustomerDraws(s, 3, float("nan"), block0, 0)
+    rows = np.array([draws.row(k) for k in range(40)])
+    assert len(np.unique(rows[:, Column.CHURN])) == 40
+    assert np.array_equal(rows[:4], block0)
+    first, start = block_of_row(20)
+    assert np.array_equal(rows[start:start + 16], s.customer_rows(first, 3, float("nan"))[:20])
+    again = CustomerDraws(s, 3, float("nan"), block0, 0)
+    assert again.row(33) == draws.row(33)  # a pure function of the event number
 
 
-def test_streams_of_many_customers_are_independent():
-    streams = RandomStreams(np.random.SeedSequence(3))
-    first = np.array([streams.stream(Purpose.CHURN, i).next() for i in range(4000)])
-    second = np.array([streams.stream(Purpose.TIMING, i).next() for i in range(4000)])
-    assert stats.kstest(first, "uniform").pvalue > 0.001
-    assert abs(np.corrcoef(first, second)[0, 1]) < 4 / np.sqrt(4000)
+def test_columns_have_their_distributions():
+    s = _streams()
+    data = s.event_rows(0, 0, 5000, np.full(5000, 6.0))
+    assert stats.kstest(data[:, Column.CHURN], "uniform").pvalue > 0.001
+    assert stats.kstest(data[:, Column.EXPERIENCE], "norm").pvalue > 0.001
+    assert stats.kstest(data[:, Column.SPEND], stats.gamma(6.0).cdf).pvalue > 0.001
+    assert abs(np.corrcoef(data[:, Column.CHURN], data[:, Column.TIMING])[0, 1]) < 0.03
+
+
+def test_plain_streams_are_reproducible_and_exponential():
+    a = _streams().stream(Purpose.ACQUISITION, 0, "exponential")
+    b = _streams().stream(Purpose.ACQUISITION, 0, "exponential")
+    x = np.array([a.next() for _ in range(20000)])
+    assert np.array_equal(x[:100], [b.next() for _ in range(100)])
+    assert abs(x.mean() - 1) < 4 / np.sqrt(len(x))

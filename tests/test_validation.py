@@ -6,6 +6,8 @@ of each pair plants a classic mistake in the model and watches the check catch i
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import crmsim.model.market as market_module
@@ -27,8 +29,8 @@ def test_sbg_survival_matches_closed_form():
 def test_sbg_check_catches_a_model_without_heterogeneity(monkeypatch):
     """Everyone churning with the mean θ (no Beta heterogeneity) is the classic wrong model."""
     mean_theta = 1.4 / (1.4 + 4.0)
-    monkeypatch.setattr(market_module, "churn_probability",
-                        lambda theta, terms: (mean_theta, "natural"))
+    monkeypatch.setattr(market_module.Market, "decides_to_churn",
+                        lambda self, customer, u: u < mean_theta)
     table = check_sbg(validation_scenario("sbg", SBG), seed=11)
     assert not table["passed"].all()
 
@@ -41,13 +43,7 @@ def test_clv_matches_closed_form():
 
 
 def test_clv_check_catches_a_missing_payment_at_acquisition(monkeypatch):
-    original = market_module.Market.payment
-
-    def no_upfront_payment(self, customer, renewal):
-        if renewal:
-            original(self, customer, renewal)
-
-    monkeypatch.setattr(market_module.Market, "payment", no_upfront_payment)
+    monkeypatch.setattr(market_module.Market, "payment", lambda self, customer: None)
     assert not check_clv(validation_scenario("clv", CLV), seed=12)["passed"].all()
 
 
@@ -63,11 +59,11 @@ def test_bgnbd_check_catches_drop_out_after_the_first_purchase(monkeypatch):
 
     def life_with_off_by_one(market, customer):
         while True:  # decides after *every* purchase, the first one included
-            market.purchase(customer)
-            if market.decides_to_churn(customer):
+            churn, timing = market.purchase(customer)
+            if market.decides_to_churn(customer, churn):
                 market.churn(customer)
                 return
-            yield market.env.timeout(customer.timing.next() / customer.purchase_rate)
+            yield market.env.timeout(-math.log1p(-timing) / customer.purchase_rate)
 
     monkeypatch.setattr(market_module, "noncontractual_life", life_with_off_by_one)
     table = check_bgnbd(validation_scenario("bgnbd", BGNBD), seed=13, fit=False)

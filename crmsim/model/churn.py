@@ -21,6 +21,39 @@ import math
 NATURAL = "natural"
 
 
+def logit(theta: float) -> float:
+    """log(θ / (1 − θ)), ±inf at 0 and 1."""
+    if theta <= 0.0:
+        return -math.inf
+    if theta >= 1.0:
+        return math.inf
+    return math.log(theta) - math.log1p(-theta)
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + e^(−x)), without overflow."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # underflows to 0 for very negative x
+    return e / (1.0 + e)
+
+
+def probability(theta: float, push: float) -> float:
+    """sigmoid(logit θ + push); exactly θ when push is 0 (and for θ of 0 or 1)."""
+    if push == 0.0 or theta <= 0.0 or theta >= 1.0:
+        return theta
+    return sigmoid(logit(theta) + push)
+
+
+def reason(terms: dict[str, float]) -> str:
+    """The driver with the largest positive push, or "natural"."""
+    best, push = NATURAL, 0.0
+    for name, value in terms.items():
+        if value > push:
+            best, push = name, value
+    return best
+
+
 def churn_probability(theta: float, terms: dict[str, float]) -> tuple[float, str]:
     """(probability, reason) for a customer with propensity ``theta`` and pushes ``terms``.
 
@@ -28,20 +61,8 @@ def churn_probability(theta: float, terms: dict[str, float]) -> tuple[float, str
 
     >>> churn_probability(0.2, {"dissatisfaction": 0.0})
     (0.2, 'natural')
-    >>> p, reason = churn_probability(0.2, {"dissatisfaction": 1.0})
-    >>> round(p, 4), reason
+    >>> p, why = churn_probability(0.2, {"dissatisfaction": 1.0})
+    >>> round(p, 4), why
     (0.4046, 'dissatisfaction')
     """
-    z = 0.0
-    reason, push = NATURAL, 0.0
-    for name, value in terms.items():
-        z += value
-        if value > push:
-            reason, push = name, value
-    if z == 0.0 or theta <= 0.0 or theta >= 1.0:
-        return theta, reason
-    logit = math.log(theta) - math.log1p(-theta) + z
-    if logit >= 0:
-        return 1.0 / (1.0 + math.exp(-logit)), reason
-    e = math.exp(logit)
-    return e / (1.0 + e), reason
+    return probability(theta, sum(terms.values())), reason(terms)

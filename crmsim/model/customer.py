@@ -28,13 +28,12 @@ class Customer:
     __slots__ = (
         "id", "segment", "acquired_at", "churned_at", "churn_reason", "stage",
         # latent traits
-        "purchase_rate", "churn_propensity", "spend_rate", "spend_level", "price_sensitivity",
+        "purchase_rate", "churn_propensity", "churn_logit", "spend_rate", "spend_level", "price_sensitivity",
         "complaint_propensity", "initial_expectation",
         # state
-        "expectation", "satisfaction", "purchases", "revenue", "margin", "npv_margin",
-        "last_purchase",
-        # random streams (released when the customer churns)
-        "timing", "decisions", "experiences", "spend_draws",
+        "expectation", "satisfaction", "purchases",
+        # per-event random draws (released when the customer churns)
+        "draws",
     )
 
     def __init__(self, customer_id: int, segment, acquired_at: float):
@@ -46,10 +45,6 @@ class Customer:
         self.stage = lifecycle.PROSPECT
         self.satisfaction = 0.0
         self.purchases = 0
-        self.revenue = 0.0
-        self.margin = 0.0
-        self.npv_margin = 0.0
-        self.last_purchase = acquired_at
 
     @property
     def active(self) -> bool:
@@ -60,20 +55,20 @@ def noncontractual_life(market, customer: Customer):
     """Purchases at rate λ_i; a drop-out decision after each repeat purchase."""
     env = market.env
     rate = customer.purchase_rate
-    market.purchase(customer)
+    _, timing = market.purchase(customer)  # the first purchase: no drop-out decision
     if rate <= 0:
         return
     decline_after = market.decline_recency / rate
     while True:
-        gap = customer.timing.next() / rate
+        gap = -math.log1p(-timing) / rate  # exponential with rate λ_i
         if gap > decline_after and customer.stage != lifecycle.DECLINE:
             yield env.timeout(decline_after)
             market.set_stage(customer, lifecycle.DECLINE)
             yield env.timeout(gap - decline_after)
         else:
             yield env.timeout(gap)
-        market.purchase(customer)
-        if market.decides_to_churn(customer):
+        churn, timing = market.purchase(customer)
+        if market.decides_to_churn(customer, churn):
             market.churn(customer)
             return
 
@@ -82,11 +77,8 @@ def contractual_life(market, customer: Customer):
     """A payment at acquisition; at each renewal: experience, churn decision, payment."""
     env = market.env
     period = market.contract_period
-    market.payment(customer, renewal=False)
+    market.payment(customer)
     while True:
         yield env.timeout(period)
-        market.experience(customer)
-        if market.decides_to_churn(customer):
-            market.churn(customer)
+        if not market.renewal(customer):
             return
-        market.payment(customer, renewal=True)

@@ -12,19 +12,21 @@ lifecycle, churn).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 from scipy import special
 
 from crmsim.distributions import GammaGammaSpend, trait_quantile
+from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
-from crmsim.model.churn import churn_probability
 from crmsim.model.customer import Customer, contractual_life, noncontractual_life
 from crmsim.model.satisfaction import experience
 from crmsim.results import ACQUIRED, CHURN, PAYMENT, PURCHASE, STAGE, Recorder
-from crmsim.streams import Purpose, RandomStreams
+from crmsim.streams import ROW_BLOCKS, Column, CustomerDraws, Purpose, RandomStreams
+
+_EXPERIENCE, _SPEND, _CHURN, _TIMING = Column.EXPERIENCE, Column.SPEND, Column.CHURN, Column.TIMING
 
 #: uniforms drawn for each customer's traits (columns of the trait block, fixed forever so that
 #: adding a trait never shifts the others)
@@ -45,6 +47,11 @@ class SegmentParams:
     churn_base: object
     spend: object
     switching_cost: object
+    fixed_switching_cost: float = field(init=False)  # procedural + financial
+
+    def __post_init__(self):
+        fixed = self.switching_cost.procedural + self.switching_cost.financial
+        object.__setattr__(self, "fixed_switching_cost", fixed)
 
 
 def resolve_segments(scenario) -> list[SegmentParams]:
@@ -64,6 +71,18 @@ def resolve_segments(scenario) -> list[SegmentParams]:
     return segments
 
 
+#: SimPy priority of the reporter's wake-ups: after every NORMAL (0 URGENT, 1 NORMAL) event at
+#: the same time, so a snapshot at t sees everything that happened at t
+_LATE = 2
+
+
+def _late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
+    event = simpy.Event(env)
+    event._ok, event._value = True, None  # a triggered event, as Timeout builds it
+    env.schedule(event, _LATE, delay)
+    return event
+
+
 class Market:
     """One run of the model. Use :func:`crmsim.simulate` rather than this class directly."""
 
@@ -80,7 +99,6 @@ class Market:
         # hot-path settings as plain attributes
         self.contract_period = scenario.contract.period
         self.contract_price = scenario.contract.price
-        self.margin_rate = scenario.economics.margin_rate
         self.decline_recency = scenario.lifecycle.decline_recency
         self.beta_satisfaction = scenario.churn.coefficients.satisfaction
         self.beta_switching = scenario.churn.coefficients.switching_cost
@@ -98,8 +116,7 @@ class Market:
 
     def run(self):
         sc = self.scenario
-        self.add_customers(np.arange(sc.customers.initial), at=0.0)
-        self._snapshot(0.0)  # the opening state (no flows yet)
+        self.add_customers(0, sc.customers.initial, at=0.0)
         if sc.acquisition.rate > 0:
             self.env.process(self._paid_acquisition(sc.acquisition.rate))
         self.env.process(self._reporter(sc.report_every))
@@ -113,14 +130,16 @@ class Market:
         cost = self.scenario.acquisition.cost_per_acquisition
         while True:
             yield self.env.timeout(gaps.next() / rate)
-            self.add_customers([len(self.customers)], at=self.env.now, cost=cost)
+            self.add_customers(len(self.customers), 1, at=self.env.now, cost=cost)
             self.acquired += 1
             self.recorder.book(self.env.now, "acquisition_cost", cost)
 
     def _reporter(self, every: float):
+        """Snapshots at 0, every, 2·every, ... each after all other events at that time."""
+        env = self.env
         while True:
-            yield self.env.timeout(every)
-            self._snapshot(self.env.now)
+            self._snapshot(env.now)
+            yield _late_timeout(env, every)
 
     def _snapshot(self, now: float) -> None:
         last = self.recorder.snapshots[-1]["time"] if self.recorder.snapshots else now
@@ -130,71 +149,76 @@ class Market:
         row = {"time": now, "active": self.active}
         row.update({f"active_{s}": n for s, n in self.stage_counts.items()})
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
-        row.update(cum_acquired=self.acquired, cum_churned=self.churned,
-                   cum_purchases=self.purchases)
         self.recorder.snapshot(row)
 
     # ------------------------------------------------------------------ customers
 
-    def draw_traits(self, ids) -> np.ndarray:
-        """Each customer's trait uniforms, one row per id, from the customer's own stream."""
-        at = self.streams.at
-        return np.array([at(Purpose.TRAITS, int(i)).random(_TRAIT_BLOCK) for i in ids])
+    def add_customers(self, first_id: int, count: int, at: float,
+                      cost: float = 0.0) -> list[Customer]:
+        """Create customers ``first_id, ..., first_id + count − 1`` at time ``at``.
 
-    def add_customers(self, ids, at: float, cost: float = 0.0) -> list[Customer]:
-        """Create customers with these ids at time ``at`` and start their processes.
-
-        ``cost`` is the acquisition cost per customer, carried by the ``acquired`` event.
+        Traits and the first block of per-event draws come from each customer's own streams,
+        drawn for all of them in one vectorized call. ``cost`` is the acquisition cost per
+        customer, carried by the ``acquired`` event. Starts one process per customer.
         """
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.size == 0:
+        if count <= 0:
             return []
-        u = self.draw_traits(ids)
+        streams = self.streams
+        u = streams.uniform_rows(Purpose.TRAITS, 0, first_id, count, _TRAIT_BLOCK)
         col = {name: u[:, k] for k, name in enumerate(TRAIT_COLUMNS)}
         seg_index = np.searchsorted(self._segment_edges, col["segment"], side="right")
-        values = {name: np.empty(ids.size) for name in TRAIT_COLUMNS[1:]}
+        values = {name: np.empty(count) for name in TRAIT_COLUMNS[1:]}
+        spend_shapes = np.full(count, np.nan)
         for k, seg in enumerate(self.segments):
             rows = seg_index == k
             if not rows.any():
                 continue
-            values["purchase_rate"][rows] = trait_quantile(seg.purchase_rate, col["purchase_rate"][rows])
-            values["churn_propensity"][rows] = trait_quantile(seg.churn_base, col["churn_propensity"][rows])
-            values["spend_rate"][rows] = trait_quantile(seg.spend, col["spend_rate"][rows])
+            for trait, dist in (("purchase_rate", seg.purchase_rate),
+                                ("churn_propensity", seg.churn_base), ("spend_rate", seg.spend)):
+                values[trait][rows] = trait_quantile(dist, col[trait][rows])
+            if isinstance(seg.spend, GammaGammaSpend):
+                spend_shapes[rows] = seg.spend.p
         cust = self.scenario.customers
-        values["price_sensitivity"] = trait_quantile(cust.price_sensitivity, col["price_sensitivity"])
+        values["price_sensitivity"] = trait_quantile(cust.price_sensitivity,
+                                                     col["price_sensitivity"])
         values["complaint_propensity"] = trait_quantile(cust.complaint_propensity,
                                                         col["complaint_propensity"])
         sat = self.satisfaction_cfg
-        values["initial_expectation"] = sat.initial_expectation + sat.expectation_noise * special.ndtri(
-            col["initial_expectation"])
-        columns = {name: v.tolist() for name, v in values.items()}
+        values["initial_expectation"] = sat.initial_expectation + (
+            sat.expectation_noise * special.ndtri(col["initial_expectation"]))
+        theta = values["churn_propensity"]
+        with np.errstate(divide="ignore"):
+            churn_logit = np.log(theta) - np.log1p(-theta)  # ±inf at θ = 0 or 1
+        gamma_gamma = ~np.isnan(spend_shapes)
+        spend_level = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
+                               values["spend_rate"])
+        spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)  # 0: a constant spend
+        block0 = streams.event_rows(0, first_id, count, spend_shapes)
         created = []
-        streams = self.streams
-        for row, cid in enumerate(ids.tolist()):
-            seg = self.segments[seg_index[row]]
-            c = Customer(cid, seg, at)
-            c.purchase_rate = columns["purchase_rate"][row]
-            c.churn_propensity = columns["churn_propensity"][row]
-            if isinstance(seg.spend, GammaGammaSpend):
-                c.spend_rate = columns["spend_rate"][row]
-                c.spend_level = seg.spend.p / c.spend_rate
-                c.spend_draws = streams.stream(Purpose.SPEND, cid, "gamma", seg.spend.p)
-            else:
-                c.spend_rate = math.nan
-                c.spend_level = float(seg.spend)
-                c.spend_draws = None
-            c.price_sensitivity = columns["price_sensitivity"][row]
-            c.complaint_propensity = columns["complaint_propensity"][row]
-            c.initial_expectation = c.expectation = columns["initial_expectation"][row]
-            c.timing = streams.stream(Purpose.TIMING, cid, "exponential")
-            c.decisions = streams.stream(Purpose.CHURN, cid, "uniform")
-            c.experiences = streams.stream(Purpose.EXPERIENCE, cid, "normal")
+        record, start, segments = self.recorder.event, self.env.process, self.segments
+        rows = zip(range(first_id, first_id + count), seg_index.tolist(),
+                   values["purchase_rate"].tolist(), theta.tolist(), churn_logit.tolist(),
+                   spend_rate.tolist(), spend_level.tolist(), spend_shapes.tolist(),
+                   values["price_sensitivity"].tolist(), values["complaint_propensity"].tolist(),
+                   values["initial_expectation"].tolist())
+        for row, (cid, k, rate, theta_i, logit_i, nu, level, shape, price, complaint,
+                  expectation) in enumerate(rows):
+            c = Customer(cid, segments[k], at)
+            c.purchase_rate = rate
+            c.churn_propensity = theta_i
+            c.churn_logit = logit_i
+            c.spend_rate = nu  # Gamma–Gamma ν: spend = Gamma(p) draw / ν
+            c.spend_level = level
+            c.price_sensitivity = price
+            c.complaint_propensity = complaint
+            c.initial_expectation = c.expectation = expectation
+            c.draws = CustomerDraws(streams, cid, shape, block0, row * ROW_BLOCKS[0])
             self.customers.append(c)
-            self.active += 1
-            self.recorder.event(at, cid, ACQUIRED, cost)
+            record(at, cid, ACQUIRED, cost)
             self.set_stage(c, lifecycle.EXPLORATION)
-            self.env.process(self.life(self, c))
+            start(self.life(self, c))
             created.append(c)
+        self.active += count
         return created
 
     # ------------------------------------------------------------------ actions
@@ -210,48 +234,53 @@ class Market:
         c.stage = stage
         self.recorder.event(self.env.now, c.id, STAGE, details=stage)
 
-    def experience(self, c: Customer) -> float:
+    def experience(self, c: Customer, noise: float) -> None:
+        """An experience with standard-normal quality noise: satisfaction, then stage."""
         before = c.satisfaction
-        quality = experience(c, self.satisfaction_cfg, c.experiences.next())
+        experience(c, self.satisfaction_cfg, noise)
         self.satisfaction_sum += c.satisfaction - before
-        return quality
+        stage = lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
+                                                 self.lifecycle_cfg)
+        if stage != c.stage:
+            self.set_stage(c, stage)
 
     def _pay(self, c: Customer, amount: float, kind: int) -> None:
-        now = self.env.now
-        margin = amount * self.margin_rate
+        """Money received: only recorded now; revenue, margin and NPV are derived at the end."""
         c.purchases += 1
-        c.revenue += amount
-        c.margin += margin
-        c.npv_margin += margin * self.recorder.discount(now - c.acquired_at)
-        c.last_purchase = now
         self.purchases += 1
-        rec = self.recorder
-        rec.event(now, c.id, kind, amount)
-        rec.book(now, "revenue", amount)
-        rec.book(now, "margin", margin)
+        self.recorder.event(self.env.now, c.id, kind, amount)
 
-    def purchase(self, c: Customer) -> None:
-        """A non-contractual purchase: spend, experience, stage."""
-        if c.spend_draws is None:
-            amount = c.spend_level
-        else:
-            amount = c.spend_draws.next() / c.spend_rate
-        self._pay(c, amount, PURCHASE)
-        self.experience(c)
-        self.set_stage(c, lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
-                                                           self.lifecycle_cfg))
+    def purchase(self, c: Customer) -> tuple[float, float]:
+        """A non-contractual purchase: spend, experience, stage.
 
-    def payment(self, c: Customer, renewal: bool) -> None:
-        """A contractual payment, at acquisition or at a renewal."""
+        Returns the event's (churn, timing) uniforms for the customer's process.
+        """
+        draws = c.draws.row(c.purchases)
+        self._pay(c, draws[_SPEND] / c.spend_rate if c.spend_rate else c.spend_level, PURCHASE)
+        self.experience(c, draws[_EXPERIENCE])
+        return draws[_CHURN], draws[_TIMING]
+
+    def payment(self, c: Customer) -> None:
+        """The contractual payment at acquisition."""
         self._pay(c, self.contract_price, PAYMENT)
-        if renewal:
-            self.set_stage(c, lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
-                                                               self.lifecycle_cfg))
+
+    def renewal(self, c: Customer) -> bool:
+        """A contract renewal: the period's experience, the churn decision, then payment.
+
+        Returns False if the customer left.
+        """
+        draws = c.draws.row(c.purchases)
+        self.experience(c, draws[_EXPERIENCE])
+        if self.decides_to_churn(c, draws[_CHURN]):
+            self.churn(c)
+            return False
+        self._pay(c, self.contract_price, PAYMENT)
+        return True
 
     def switching_cost(self, c: Customer) -> float:
         """The customer's switching cost now: procedural + financial + relational(tenure)."""
         sc = c.segment.switching_cost
-        value = sc.procedural + sc.financial
+        value = c.segment.fixed_switching_cost
         if sc.relational:
             tenure = self.env.now - c.acquired_at
             value += sc.relational * -math.expm1(-tenure / sc.relational_buildup)
@@ -266,10 +295,16 @@ class Market:
             terms["low_switching_cost"] = self.beta_switching * self.switching_cost(c)
         return terms
 
-    def decides_to_churn(self, c: Customer) -> bool:
-        p, reason = churn_probability(c.churn_propensity, self.churn_terms(c))
-        if c.decisions.next() < p:
-            c.churn_reason = reason
+    def decides_to_churn(self, c: Customer, u: float) -> bool:
+        """The churn decision with the customer's uniform ``u`` for this event."""
+        push = 0.0
+        if self.beta_satisfaction:
+            push += self.beta_satisfaction * c.satisfaction
+        if self.beta_switching:
+            push += self.beta_switching * self.switching_cost(c)
+        p = churn_rule.sigmoid(c.churn_logit + push) if push else c.churn_propensity
+        if u < p:
+            c.churn_reason = churn_rule.reason(self.churn_terms(c))
             return True
         return False
 
@@ -281,4 +316,4 @@ class Market:
         self.churned += 1
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
-        c.timing = c.decisions = c.experiences = c.spend_draws = None
+        c.draws = None
