@@ -3,6 +3,7 @@
     crmsim run SCENARIO [--seed N] [--set key=value]... [--out DIR]
     crmsim compare SCENARIO... [--replications N] [--jobs N] [--out DIR]
     crmsim sweep SCENARIO --param key=v1,v2,... [--param ...] [--replications N]
+    crmsim rerun DIR/manifest.json
     crmsim validate [--only NAME] [--seed N] [--set key=value]...
     crmsim scenarios [show FILE | schema]
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from crmsim import manifest
 from crmsim.errors import ScenarioError
 from crmsim.experiment import format_number, interval_text
 from crmsim.scenario import (
@@ -72,6 +74,7 @@ def cmd_run(args) -> int:
         _write_frame(pd.DataFrame([result.kpis]), out, "kpis")
         (out / "scenario.yaml").write_text(yaml.safe_dump(scenario.to_dict(), sort_keys=False,
                                                           allow_unicode=True))
+        manifest.write(manifest.build("run", {scenario.name: scenario}, args.seed), out)
         save_run_plots(result, out)
         print(f"tables and plots written to {out}/")
     return 0
@@ -94,8 +97,10 @@ def cmd_compare(args) -> int:
         label = sc.name if sc.name not in scenarios else f"{sc.name} ({path})"
         scenarios[label] = sc
     comparison = compare(scenarios, replications=args.replications, seed=args.seed,
-                         executor=_executor(args), jobs=args.jobs, progress=not args.quiet)
-    print(f"{args.replications} replications per scenario, seed {args.seed}, "
+                         executor=_executor(args), jobs=args.jobs, progress=not args.quiet,
+                         target_halfwidth=args.target_halfwidth,
+                         max_replications=args.max_replications)
+    print(f"{comparison.replications} replications per scenario, seed {args.seed}, "
           "common random numbers; mean [95% interval]")
     _print_table(comparison.side_by_side())
     if len(scenarios) > 1:
@@ -118,6 +123,10 @@ def cmd_compare(args) -> int:
         _write_frame(comparison.table.reset_index(), out, "summary")
         if len(scenarios) > 1:
             _write_frame(comparison.differences.reset_index(), out, "differences")
+            _write_frame(comparison.variance_reduction().reset_index(), out,
+                         "variance_reduction")
+        manifest.write(manifest.build("compare", scenarios, args.seed,
+                                      comparison.replications), out)
         save_comparison_plots(comparison, out)
         print(f"\ntables and plots written to {out}/")
     return 0 if comparison.failures.empty else 1
@@ -148,12 +157,42 @@ def cmd_sweep(args) -> int:
     shown = summary[summary["kpi"].isin(args.kpi)] if args.kpi else summary
     _print_table(shown.set_index([*grid, "kpi"]))
     if args.out:
+        from crmsim.plots import save_sweep_plots
+
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        _write_frame(table, out, "sweep")
-        _write_frame(summary, out, "sweep_summary")
-        print(f"\ntables written to {out}/")
+        _write_frame(table, out, "kpis")
+        _write_frame(summary, out, "summary")
+        manifest.write(manifest.build("sweep", {scenario.name: scenario}, args.seed,
+                                      args.replications, grid), out)
+        save_sweep_plots(summary, list(grid), out, args.kpi or ["profit", "churned"])
+        print(f"\ntables and plots written to {out}/")
     return 0
+
+
+def cmd_rerun(args) -> int:
+    record = manifest.load(args.manifest)
+    folder = Path(args.manifest)
+    folder = folder if folder.is_dir() else folder.parent
+    print(f"re-running the {record['kind']} recorded on {record['created']} "
+          f"(seed {record['seed']}, crmsim {record['versions'].get('crmsim')})")
+    repeated = manifest.rerun(record, executor=_executor(args), jobs=args.jobs,
+                              progress=not args.quiet)
+    recorded_file = folder / "kpis.parquet"
+    if not recorded_file.exists():
+        print(f"no recorded {recorded_file.name} next to the manifest: nothing to compare")
+        return 0
+    recorded = pd.read_parquet(recorded_file)
+    if record["kind"] == "run":
+        recorded = recorded.melt(var_name="kpi", value_name="value")
+        recorded.insert(0, "scenario", next(iter(record["scenarios"])))
+    differing = manifest.differences(recorded, repeated)
+    if differing.empty:
+        print(f"identical: all {len(repeated)} KPI values match the recorded ones")
+        return 0
+    print(f"{len(differing)} KPI values differ from the recorded ones:")
+    _print_table(differing.head(30))
+    return 1
 
 
 def cmd_validate(args) -> int:
@@ -216,11 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--kpi", action="append", help="show only these KPIs")
         add_common(p)
         p.add_argument("--replications", type=int, default=10)
+        if name == "compare":
+            p.add_argument("--target-halfwidth", type=float, metavar="R",
+                           help="add replications until every profit interval is within "
+                                "±R·|mean| (e.g. 0.01)")
+            p.add_argument("--max-replications", type=int, help="upper limit for that")
         p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
         p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
         p.add_argument("--out", help="write tables and plots here")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.set_defaults(func=cmd_compare if name == "compare" else cmd_sweep)
+
+    p = sub.add_parser("rerun", help="repeat a recorded run, comparison or sweep exactly")
+    p.add_argument("manifest", help="DIR/manifest.json written by --out (or DIR)")
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_rerun)
 
     p = sub.add_parser("validate", help="run the validation reductions against closed forms")
     p.add_argument("--only", action="append", help="run only this reduction (repeatable)")

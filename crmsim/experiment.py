@@ -36,11 +36,6 @@ from crmsim.scenario import Scenario
 from crmsim.simulation import simulate
 
 
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """The child seeds of a run: replication k gets ``SeedSequence(seed).spawn(n)[k]``."""
-    return np.random.SeedSequence(seed).spawn(replications)
-
-
 @dataclass(frozen=True)
 class Task:
     """One run: a scenario label, a replication index and everything needed to redo it."""
@@ -138,6 +133,16 @@ class Comparison:
     seed: int
     replications: int
 
+    def precise(self, relative_halfwidth: float, kpis: tuple[str, ...]) -> bool:
+        """Is every scenario's 95% interval of these KPIs within ± relative_halfwidth · |mean|?"""
+        table = self.table.reset_index()
+        rows = table[table["kpi"].isin(kpis)]
+        if rows.empty:
+            raise ScenarioError(f"target_kpis = {list(kpis)!r}: no such KPI; available: "
+                                f"{', '.join(dict.fromkeys(table['kpi']))}")
+        half = (rows["high"] - rows["low"]) / 2
+        return bool((half <= relative_halfwidth * rows["mean"].abs()).all())
+
     @property
     def table(self) -> pd.DataFrame:
         """KPI mean, sd and 95% t-interval per scenario (index: scenario, kpi)."""
@@ -168,6 +173,31 @@ class Comparison:
         table["relative"] = table["mean"] / base.reindex(table.index.get_level_values("kpi")
                                                          ).to_numpy()
         return table
+
+    def variance_reduction(self) -> pd.DataFrame:
+        """What common random numbers bought, per scenario (against the first) and KPI.
+
+        Under CRN the paired difference has variance Var(A − B) = Var(A) + Var(B) − 2 Cov(A, B);
+        with independent seeds it would be Var(A) + Var(B). ``reduction`` is
+        1 − Var(A − B) / (Var(A) + Var(B)): 0.9 means the same precision with ten times fewer
+        replications.
+        """
+        wide = self.kpis.pivot_table(index=["replication", "kpi"], columns="scenario",
+                                     values="value", observed=True)
+        labels = list(self.scenarios)
+        rows = []
+        for label in labels[1:]:
+            for kpi, group in wide.groupby(level="kpi"):
+                a, b = group[labels[0]].to_numpy(), group[label].to_numpy()
+                if len(a) < 2:
+                    continue
+                independent = np.var(a, ddof=1) + np.var(b, ddof=1)
+                paired = np.var(b - a, ddof=1)
+                reduction = 1 - paired / independent if independent > 0 else np.nan
+                rows.append((label, kpi, paired, independent, reduction))
+        return pd.DataFrame(rows, columns=["scenario", "kpi", "paired_variance",
+                                           "independent_variance", "reduction"]
+                            ).set_index(["scenario", "kpi"])
 
     def side_by_side(self, kpis: list[str] | None = None) -> pd.DataFrame:
         """A printable table: one column per scenario, 'mean [low, high]' per KPI."""
@@ -204,22 +234,46 @@ def _check_replications(replications: int) -> None:
 
 def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int = 10,
             seed: int = 0, executor="serial", jobs: int | None = None,
-            progress: bool = True) -> Comparison:
+            progress: bool = True, target_halfwidth: float | None = None,
+            max_replications: int | None = None,
+            target_kpis: tuple[str, ...] = ("profit",)) -> Comparison:
     """Run every scenario ``replications`` times with common random numbers.
 
     ``scenarios`` is a dict label → Scenario (or a list, labelled by scenario names). The first
     scenario is the reference for :attr:`Comparison.differences`.
+
+    Sequential replications: with ``target_halfwidth`` (relative, e.g. 0.01 for ±1% of the
+    mean), batches of further replications are run until the 95% interval of every
+    ``target_kpis`` in every scenario is that narrow, or ``max_replications`` is reached.
     """
     _check_replications(replications)
     if not isinstance(scenarios, dict):
         scenarios = {sc.name: sc for sc in scenarios}
     if not scenarios:
         raise ScenarioError("compare() needs at least one scenario")
-    tasks = [Task(label, k, sc, seed) for label, sc in scenarios.items()
-             for k in range(replications)]
-    outcomes = execute(tasks, executor, jobs, progress)
-    kpis, failures = _collect(tasks, outcomes)
-    return Comparison(kpis, failures, dict(scenarios), seed, replications)
+    if target_halfwidth is not None and not target_halfwidth > 0:
+        raise ScenarioError(f"target_halfwidth = {target_halfwidth!r}: must be > 0 (relative, "
+                            "e.g. 0.01 for ±1%)")
+    limit = max_replications or (replications if target_halfwidth is None else 100 * replications)
+    if limit < replications:
+        raise ScenarioError(f"max_replications = {limit}: must be >= replications "
+                            f"({replications})")
+    tasks: list[Task] = []
+    outcomes: list[dict] = []
+    done = 0
+    batch = replications
+    while True:
+        new = [Task(label, k, sc, seed) for label, sc in scenarios.items()
+               for k in range(done, done + batch)]
+        outcomes += execute(new, executor, jobs, progress)
+        tasks += new
+        done += batch
+        kpis, failures = _collect(tasks, outcomes)
+        result = Comparison(kpis, failures, dict(scenarios), seed, done)
+        if target_halfwidth is None or done >= limit or result.precise(target_halfwidth,
+                                                                        target_kpis):
+            return result
+        batch = min(done, limit - done)  # double, up to the limit
 
 
 def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, seed: int = 0,
@@ -228,7 +282,7 @@ def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, see
 
     Returns a tidy DataFrame: one column per swept key, then replication, seed, kpi, value.
     Every grid point uses the same replication seeds (CRN across the sweep). Failed runs are
-    in ``result.attrs["failures"]``.
+    listed in ``result.attrs["failures"]`` (records with the seed and the error).
     """
     _check_replications(replications)
     if not grid:
@@ -242,5 +296,5 @@ def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, see
         tasks.extend(Task(label, k, variant, seed, point) for k in range(replications))
     kpis, failures = _collect(tasks, execute(tasks, executor, jobs, progress))
     kpis = kpis.drop(columns="scenario")
-    kpis.attrs["failures"] = failures
+    kpis.attrs["failures"] = failures.drop(columns="scenario").to_dict("records")
     return kpis

@@ -137,11 +137,29 @@ def kpi_intervals(table: pd.DataFrame, kpi: str, ax=None):
     return ax
 
 
-def save_run_plots(result, folder) -> list:
-    """The standard plots of one run as PNG files in ``folder``; returns the paths."""
+def sweep_lines(summary: pd.DataFrame, key: str, kpi: str, ax=None, by: str | None = None):
+    """A KPI's mean and 95% band against a swept key (one line per value of ``by``)."""
+    ax = _axes(ax)
+    rows = summary[summary["kpi"] == kpi]
+    groups = rows.groupby(by, sort=True) if by else [(None, rows)]
+    for label, group in groups:
+        group = group.sort_values(key)
+        x = group[key].to_numpy(dtype=float)
+        line, = ax.plot(x, group["mean"], marker="o", label=f"{by}={label}" if by else kpi)
+        ax.fill_between(x, group["low"], group["high"], color=line.get_color(), alpha=0.2)
+    ax.set_xlabel(key)
+    ax.set_ylabel(kpi)
+    ax.set_title(f"{kpi} against {key} (mean and 95% band)")
+    if by:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def _save_figures(folder, figures) -> list:
+    """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig))."""
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    matplotlib.use("Agg", force=False)  # files only: no window, works without a display
     from pathlib import Path
 
     import matplotlib.pyplot as plt
@@ -149,41 +167,47 @@ def save_run_plots(result, folder) -> list:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, draw in (("lifecycle", lifecycle_area), ("money", money_over_time),
-                       ("survival", survival_curve)):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        draw(result, ax=ax)
+    for stem, figsize, draw in figures:
+        fig = plt.figure(figsize=figsize)
+        draw(fig)
         fig.tight_layout()
-        path = folder / f"{name}.png"
+        path = folder / f"{stem}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
     return paths
 
 
+def save_sweep_plots(summary: pd.DataFrame, keys: list[str], folder, kpis) -> list:
+    """One PNG per KPI: lines against the first swept key, one line per value of the second."""
+    by = keys[1] if len(keys) > 1 else None
+    return _save_figures(folder, [
+        (f"sweep_{kpi}", (7, 4),
+         lambda fig, kpi=kpi: sweep_lines(summary, keys[0], kpi, ax=fig.add_subplot(), by=by))
+        for kpi in kpis if kpi in set(summary["kpi"])
+    ])
+
+
+def save_run_plots(result, folder) -> list:
+    """The standard plots of one run as PNG files in ``folder``; returns the paths."""
+    return _save_figures(folder, [
+        (name, (7, 4), lambda fig, draw=draw: draw(result, ax=fig.add_subplot()))
+        for name, draw in (("lifecycle", lifecycle_area), ("money", money_over_time),
+                           ("survival", survival_curve))
+    ])
+
+
 def save_comparison_plots(comparison, folder, kpis=("profit", "npv_profit", "churned",
                                                    "mean_satisfaction")) -> list:
-    """KPI interval plots of a comparison as PNG files in ``folder``."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from pathlib import Path
-
-    import matplotlib.pyplot as plt
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    """KPI interval plots of a comparison as one PNG file in ``folder``."""
     table = comparison.table
     available = [k for k in kpis if k in table.index.get_level_values("kpi")]
-    fig, axes = plt.subplots(len(available), 1, figsize=(7, 2.2 * len(available)),
-                             squeeze=False)
-    for ax, kpi in zip(axes[:, 0], available):
-        kpi_intervals(table, kpi, ax=ax)
-    fig.tight_layout()
-    path = folder / "kpi_intervals.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+
+    def draw(fig):
+        for row, kpi in enumerate(available):
+            kpi_intervals(table, kpi, ax=fig.add_subplot(len(available), 1, row + 1))
+
+    return _save_figures(folder, [("kpi_intervals", (7, 2.2 * len(available)), draw)])
 
 
 use_style()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -198,17 +198,48 @@ def timeseries_table(snapshots: list[dict], ledger: Ledger) -> pd.DataFrame:
     return table
 
 
-@dataclass
 class RunResult:
-    """The tables and KPIs of one run (see the module docstring)."""
+    """The tables and KPIs of one run (see the module docstring).
 
-    scenario: Any
-    seed: int
-    events: pd.DataFrame
-    customers: pd.DataFrame
-    timeseries: pd.DataFrame
-    kpis: dict[str, float]
-    extra: dict[str, Any] = field(default_factory=dict)
+    KPIs are computed when the run ends; the tables are built from the recorded columns the
+    first time they are read (an experiment that needs only KPIs never pays for pandas).
+    """
+
+    TABLES = ("events", "customers", "timeseries")
+
+    def __init__(self, scenario: Any, seed: int | None, kpis: dict[str, float],
+                 builders: dict[str, Callable[[], pd.DataFrame]],
+                 extra: dict[str, Any] | None = None):
+        self.scenario = scenario
+        self.seed = seed
+        self.kpis = kpis
+        self.extra = extra or {}
+        self._builders = dict(builders)
+        self._tables: dict[str, pd.DataFrame] = {}
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            self._tables[name] = self._builders.pop(name)()
+        return self._tables[name]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """One row per event: time, customer_id, kind, amount, details."""
+        return self._table("events")
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """One row per customer, latent traits included."""
+        return self._table("customers")
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        """The opening state, then one row per reporting period."""
+        return self._table("timeseries")
+
+    def __repr__(self) -> str:
+        return (f"RunResult(scenario={getattr(self.scenario, 'name', '?')!r}, seed={self.seed}, "
+                f"kpis={len(self.kpis)})")
 
     def transactions(self) -> pd.DataFrame:
         """customer_id, time, amount: one row per purchase or payment, first one included.

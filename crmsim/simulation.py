@@ -50,16 +50,16 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
                               count=len(market.customers))
     ledger = Ledger(cols, acquired_at, scenario.customers.initial,
                     scenario.economics.margin_rate, scenario.economics.discount_rate)
-    customers = customers_table(market, ledger)
-    kpis = compute_kpis(market, customers, ledger)
     entropy = seed_sequence.entropy if isinstance(seed_sequence.entropy, int) else None
     return RunResult(
         scenario=scenario,
         seed=seed if isinstance(seed, (int, np.integer)) else entropy,
-        events=rec.events_table(cols),
-        customers=customers,
-        timeseries=timeseries_table(rec.snapshots, ledger),
-        kpis=kpis,
+        kpis=compute_kpis(market, ledger),
+        builders={
+            "events": lambda: rec.events_table(cols),
+            "customers": lambda: customers_table(market, ledger),
+            "timeseries": lambda: timeseries_table(rec.snapshots, ledger),
+        },
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
 
@@ -112,15 +112,15 @@ def loyalty_types(customers: pd.DataFrame, repeat_threshold: int) -> pd.Categori
     return pd.Categorical(labels, categories=["true", "latent", "spurious", "none"])
 
 
-def compute_kpis(market: Market, customers: pd.DataFrame, ledger: Ledger) -> dict[str, float]:
+def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
     rec = market.recorder
     money = ledger.totals()
     costs = sum(rec.costs.values())
     npv_costs = sum(rec.npv_costs.values())
-    active = customers["churned_at"].isna()
-    total_customers = len(customers)
+    satisfaction = [c.satisfaction for c in market.customers if c.active]
+    total_customers = len(market.customers)
     kpis = {
-        "active_end": int(active.sum()),
+        "active_end": len(satisfaction),
         "initial": int(market.scenario.customers.initial),
         "acquired": int(market.acquired),
         "churned": int(market.churned),
@@ -134,7 +134,6 @@ def compute_kpis(market: Market, customers: pd.DataFrame, ledger: Ledger) -> dic
         costs=costs,
         profit=money["margin"] - costs,
         npv_profit=money["npv_margin"] - npv_costs,
-        mean_satisfaction=float(customers.loc[active, "satisfaction"].mean())
-        if active.any() else math.nan,
+        mean_satisfaction=float(np.mean(satisfaction)) if satisfaction else math.nan,
     )
     return {k: (float(v) if isinstance(v, float) else v) for k, v in kpis.items()}
