@@ -30,6 +30,7 @@ validate: $(STAMP)
 	$(BIN)/crmsim validate
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)

@@ -1,7 +1,7 @@
 """crmsim benchmarks: ratios measured in one run, never asserted by a test.
 
-    python benchmarks/run.py                 # 10,000 customers (the default)
-    python benchmarks/run.py --customers 100000 --skip-compare
+    python benchmarks/run.py                      # 10,000 customers (the default)
+    python benchmarks/run.py --scale 100000 1000000   # also 100k and 1M customers
 
 Prints, for the retail baseline:
 
@@ -11,7 +11,10 @@ Prints, for the retail baseline:
 * customers per second (simulated year, tables included);
 * memory per customer: the peak traced by ``tracemalloc`` while the model runs and tables are
   built, divided by the number of customers;
-* the speed-up of ``compare`` with 2 worker processes against serial.
+* the speed-up of ``compare`` with 2 worker processes against serial;
+* with ``--scale``, customers per second and memory per customer at larger populations;
+* the same retail work written for Mesa 3 (``benchmarks/mesa_retail.py``, if Mesa is installed:
+  ``pip install "mesa>=3,<4"``, a benchmark-only dependency) against crmsim.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import crmsim  # noqa: E402
 from crmsim.model.market import Market  # noqa: E402
@@ -94,6 +98,29 @@ def memory_per_customer(sc, customers: int) -> tuple[float, float]:
     return model_peak / customers, total_peak / customers
 
 
+def time_scale(customers: int) -> tuple[float, float]:
+    """CPU seconds and customers per second of a full simulate() (tables included)."""
+    sc = scenario(customers)
+    gc.collect()
+    start = time.process_time()
+    result = crmsim.simulate(sc, seed=3)
+    _ = result.events, result.customers, result.timeseries
+    seconds = time.process_time() - start
+    return seconds, customers / seconds
+
+
+def time_mesa(customers: int) -> tuple[float, int] | None:
+    """CPU seconds of the same retail work written for Mesa 3 (None if Mesa is missing)."""
+    try:
+        import mesa_retail
+    except ImportError:
+        return None
+    gc.collect()
+    start = time.process_time()
+    model = mesa_retail.run(customers)
+    return time.process_time() - start, model.churned
+
+
 def compare_speedup(customers: int, replications: int) -> tuple[float, float]:
     base = crmsim.load_scenario("retail_baseline").with_overrides(
         {"customers.initial": customers})
@@ -114,6 +141,9 @@ def main(argv=None) -> int:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--skip-mesa", action="store_true")
+    parser.add_argument("--scale", type=int, nargs="*", default=[],
+                        help="also time these population sizes, e.g. --scale 100000 1000000")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args(argv)
 
@@ -147,6 +177,22 @@ def main(argv=None) -> int:
         model_mem, total_mem = memory_per_customer(sc, args.customers)
         print(f"  memory per customer: {model_mem:,.0f} B while running, {total_mem:,.0f} B "
               "peak with tables  (target <= 2,048 B)")
+
+    for size in args.scale:
+        seconds, rate = time_scale(size)
+        print(f"  {size:>9,} customers x 1 year: {seconds:7.1f} s CPU, {rate:,.0f} customers/s")
+    if args.scale:
+        model_mem, total_mem = memory_per_customer(scenario(max(args.scale)), max(args.scale))
+        print(f"  memory per customer at {max(args.scale):,}: {model_mem:,.0f} B while running, "
+              f"{total_mem:,.0f} B with tables  (goal <= 1,536 B)")
+
+    mesa_result = None if args.skip_mesa else time_mesa(args.customers)
+    if mesa_result is None and not args.skip_mesa:
+        print("  Mesa comparison skipped: pip install 'mesa>=3,<4' (benchmark-only)")
+    elif mesa_result is not None:
+        mesa_s, mesa_churned = mesa_result
+        print(f"  the same retail work in Mesa 3 (daily steps): {mesa_s:.2f} s CPU; crmsim "
+              f"{model_s:.2f} s: crmsim is {mesa_s / model_s:.1f}x faster  (goal >= 2x)")
 
     if not args.skip_compare:
         serial_s, pool_s = compare_speedup(min(args.customers, 4000), replications=4)
