@@ -30,8 +30,8 @@ import pandas as pd
 from crmsim.model import lifecycle
 
 #: kinds of events, in the order of their codes
-EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn")
-ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN = range(len(EVENT_KINDS))
+EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn", "failure", "resolution")
+ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN, FAILURE, RESOLUTION = range(len(EVENT_KINDS))
 #: kinds that are money received from a customer
 PAID_KINDS = (PURCHASE, PAYMENT)
 
@@ -51,10 +51,21 @@ KPI_DESCRIPTIONS = {
     "profit": "margin − costs",
     "npv_profit": "profit discounted at economics.discount_rate, (1 + i)^(-t)",
     "mean_satisfaction": "mean satisfaction of active customers at the horizon",
+    "failures": "service failures (purchases or renewals that went wrong)",
+    "complaints": "complaints made to the desk",
+    "complaint_rate": "complaints per service failure (the tip of the iceberg)",
+    "desk_contacts": "inbound desk contacts (inquiries and complaints) offered",
+    "desk_answered": "inbound contacts answered",
+    "desk_wait_probability": "share of answered contacts that waited at all",
+    "desk_asa": "average speed of answer: mean wait of answered contacts",
+    "desk_service_level": "share of offered contacts answered within service.sla_target",
+    "desk_abandon_rate": "share of offered contacts that hung up before an answer",
+    "desk_utilization": "agent time handling contacts / agent time on duty",
+    "desk_cost": "agents on duty × wage",
 }
 
 #: ledger accounts that are costs (policies add theirs)
-COST_ACCOUNTS = ("acquisition_cost", "fixed_cost")
+COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost")
 
 
 def discount_factors(times, discount_rate: float) -> np.ndarray:
@@ -185,14 +196,18 @@ class Ledger:
         }
 
 
-def timeseries_table(snapshots: list[dict], ledger: Ledger) -> pd.DataFrame:
-    """Stocks from the snapshots; flows from the events (costs from cumulative snapshots)."""
+def timeseries_table(snapshots: list[dict], ledger: Ledger, desk=None) -> pd.DataFrame:
+    """Stocks from the snapshots; flows from the events (costs from cumulative snapshots);
+    the desk's figures per period when there is a desk."""
     snaps = pd.DataFrame(snapshots)
     cumulative = [c for c in snaps.columns if c.startswith("cum_")]
     costs = snaps[cumulative].diff().fillna(snaps[cumulative])
     costs.columns = [c.removeprefix("cum_") for c in cumulative]
-    flows = ledger.per_period(snaps["time"].to_numpy())
-    table = pd.concat([snaps.drop(columns=cumulative), flows, costs], axis=1)
+    ends = snaps["time"].to_numpy()
+    parts = [snaps.drop(columns=cumulative), ledger.per_period(ends)]
+    if desk is not None:
+        parts.append(desk.per_period(ends))
+    table = pd.concat([*parts, costs], axis=1)
     table["costs"] = costs.sum(axis=1)
     table["profit"] = table["margin"] - table["costs"]
     return table
@@ -205,7 +220,7 @@ class RunResult:
     first time they are read (an experiment that needs only KPIs never pays for pandas).
     """
 
-    TABLES = ("events", "customers", "timeseries")
+    TABLES = ("events", "customers", "timeseries", "recovery", "contacts")
 
     def __init__(self, scenario: Any, seed: int | None, kpis: dict[str, float],
                  builders: dict[str, Callable[[], pd.DataFrame]],
@@ -236,6 +251,17 @@ class RunResult:
     def timeseries(self) -> pd.DataFrame:
         """The opening state, then one row per reporting period."""
         return self._table("timeseries")
+
+    @property
+    def recovery(self) -> pd.DataFrame:
+        """Share of customers who stayed at the decision after a service failure, by complaint
+        outcome (quick, resolved, silent, unresolved, abandoned), with Wilson intervals."""
+        return self._table("recovery")
+
+    @property
+    def contacts(self) -> pd.DataFrame:
+        """The desk's inbound contacts: arrival, wait, answered, kind (empty without a desk)."""
+        return self._table("contacts")
 
     def __repr__(self) -> str:
         return (f"RunResult(scenario={getattr(self.scenario, 'name', '?')!r}, seed={self.seed}, "

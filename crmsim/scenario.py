@@ -215,6 +215,86 @@ class Acquisition(BaseModel):
     cost_per_acquisition: float = Field(0.0, ge=0, description="marketing cost per new customer")
 
 
+class Shift(BaseModel):
+    """Agents on duty during part of each ``service.schedule_period``."""
+
+    model_config = _STRICT
+    start: float = Field(ge=0, description="start, from the beginning of the period")
+    end: float = Field(gt=0, description="end, from the beginning of the period")
+    agents: int = Field(ge=0, description="agents on duty in this shift")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end <= self.start:
+            raise ValueError(f"a shift must end after it starts (start {self.start:g}, "
+                             f"end {self.end:g})")
+        return self
+
+
+class Recovery(BaseModel):
+    """Service recovery: what each complaint outcome does to satisfaction.
+
+    Added to satisfaction (in its units) when the outcome is known; a failure itself lowers the
+    experienced quality (``service.failure_severity``). Defaults follow the TARP studies' order:
+    quickly resolved > resolved > did not complain (0) > unresolved, and a failed recovery hurts
+    again (double deviation).
+    """
+
+    model_config = _STRICT
+    quick: float = Field(0.12, description="resolved within service.quick_resolution")
+    resolved: float = Field(0.06, description="resolved, but not quickly")
+    unresolved: float = Field(-0.08, description="not resolved (after the callback, if any)")
+    abandoned: float = Field(
+        -0.05, description="hung up before being answered (complaints and routine inquiries)")
+    paradox: bool = Field(
+        False, description="service-recovery paradox: a quick resolution lifts satisfaction "
+        "above its pre-failure level (satisfaction only, not the churn decision)")
+    paradox_bonus: float = Field(0.05, ge=0, description="how far above, with paradox on")
+
+
+class Service(BaseModel):
+    """The service desk (呼叫中心) and complaint handling (投诉处理).
+
+    A SimPy PriorityResource with ``agents`` servers. Routine inquiries arrive from every active
+    customer at ``contact_rate``; a purchase or renewal fails with ``failure_rate`` and the
+    customer then complains with its own complaint propensity and waits for the outcome before
+    deciding whether to stay. ``agents: 0`` means no desk (complaints go unanswered).
+    """
+
+    model_config = _STRICT
+    agents: int = Field(0, ge=0, description="agents on duty (without a schedule)")
+    handle_time: float = Field(0.005, gt=0, description="mean handling time of a contact")
+    handle_distribution: Literal["exponential", "lognormal"] = Field(
+        "exponential", description="distribution of handling times")
+    handle_cv: float = Field(1.0, gt=0, description="coefficient of variation (lognormal)")
+    contact_rate: float = Field(
+        0.0, ge=0, description="routine inquiries per active customer per time unit")
+    failure_rate: Probability = Field(
+        0.0, description="probability that a purchase or renewal is a service failure")
+    failure_severity: float = Field(0.3, ge=0, description="drop in perceived quality")
+    double_deviation: float = Field(
+        1.0, ge=0, description="a repeated failure hurts (1 + this) times as much")
+    patience: float | None = Field(
+        None, gt=0, description="mean caller patience (exponential); null: nobody hangs up")
+    sla_target: float = Field(0.00014, gt=0, description="answer within this (service level)")
+    resolution_probability: Probability = Field(
+        0.7, description="first-contact resolution probability")
+    empowerment: Probability = Field(
+        0.0, description="share of the unresolved gap that empowered agents close")
+    callback_delay: float | None = Field(
+        1.0, gt=0, description="an unresolved complaint gets a callback after this; null: none")
+    callback_resolution: Probability = Field(0.5, description="resolution probability of it")
+    quick_resolution: float = Field(0.1, gt=0, description="resolved within this is 'quick'")
+    priority: dict[str, int] = Field(
+        default_factory=dict, description="desk priority by segment (lower is served first)")
+    complaint_priority: int = Field(
+        0, description="added to a complaint's priority (negative: complaints first)")
+    schedule: list[Shift] = Field(
+        default_factory=list, description="agents by time of period (overrides agents)")
+    schedule_period: float = Field(1.0, gt=0, description="length of the schedule's period")
+    wage: float = Field(0.0, ge=0, description="cost per agent on duty per time unit")
+
+
 class Economics(BaseModel):
     """Money: margins, costs and discounting."""
 
@@ -244,9 +324,22 @@ class Scenario(BaseModel):
     switching_cost: SwitchingCost = Field(default_factory=SwitchingCost)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     acquisition: Acquisition = Field(default_factory=Acquisition)
+    service: Service = Field(default_factory=Service)
+    recovery: Recovery = Field(default_factory=Recovery)
     economics: Economics = Field(default_factory=Economics)
 
     _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _segments_exist(self):
+        names = list(self.customers.segments) or ["all"]
+        for key in self.service.priority:
+            if key not in names:
+                guess = difflib.get_close_matches(key, names, n=1)
+                hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+                raise ValueError(f"service.priority has segment '{key}'{hint}; segments: "
+                                 f"{', '.join(names)}")
+        return self
 
     @property
     def source(self) -> str | None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market
+from crmsim.policies.service_desk import OUTCOMES, desk_figures
 from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
 
@@ -58,7 +59,11 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
         builders={
             "events": lambda: rec.events_table(cols),
             "customers": lambda: customers_table(market, ledger),
-            "timeseries": lambda: timeseries_table(rec.snapshots, ledger),
+            "timeseries": lambda: timeseries_table(rec.snapshots, ledger, market.desk),
+            "recovery": lambda: (market.desk.recovery_table() if market.desk is not None
+                                 else empty_recovery_table()),
+            "contacts": lambda: (market.desk.log() if market.desk is not None else
+                                 pd.DataFrame(columns=["arrival", "wait", "answered", "kind"])),
         },
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
@@ -136,4 +141,20 @@ def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
         npv_profit=money["npv_margin"] - npv_costs,
         mean_satisfaction=float(np.mean(satisfaction)) if satisfaction else math.nan,
     )
+    kpis.update(desk_kpis(market))
     return {k: (float(v) if isinstance(v, float) else v) for k, v in kpis.items()}
+
+
+def desk_kpis(market: Market) -> dict[str, float]:
+    """The service-desk KPIs (zeros and NaNs when the scenario has no desk)."""
+    if market.desk is not None:
+        return market.desk.kpis(market.scenario.horizon)
+    empty = desk_figures(pd.DataFrame({"wait": [], "answered": []}), 1.0)
+    return {"failures": 0, "complaints": 0, "complaint_rate": math.nan, "desk_contacts": 0,
+            **{f"desk_{k}": v for k, v in empty.items() if k != "contacts"},
+            "desk_utilization": math.nan}
+
+
+def empty_recovery_table() -> pd.DataFrame:
+    return pd.DataFrame({"failures": 0, "stayed": 0, "stay_share": math.nan, "low": math.nan,
+                         "high": math.nan}, index=pd.Index(OUTCOMES, name="outcome"))

@@ -41,7 +41,8 @@ class Purpose(IntEnum):
 
     TRAITS = 0  # latent traits, drawn once at creation
     EVENTS = 1  # a customer's per-event draws (CustomerDraws)
-    CONTACTS = 2  # a customer's service contacts
+    CONTACTS = 2  # a customer's routine inquiries (gaps)
+    HANDLING = 3  # handling times, patience and callbacks of a customer's contacts
     ACQUISITION = 10  # the firm's acquisition arrivals (owner 0)
 
 

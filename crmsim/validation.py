@@ -27,8 +27,10 @@ from crmsim.analysis import (
     rfm_summary,
     sbg_survival,
 )
+from crmsim.analysis.erlang import erlang_c
 from crmsim.distributions import BetaDist, GammaDist
 from crmsim.errors import ScenarioError
+from crmsim.policies.service_desk import desk_figures
 from crmsim.scenario import SCENARIO_DIR, Scenario, load_scenario
 from crmsim.simulation import simulate
 
@@ -118,8 +120,44 @@ def check_bgnbd(scenario: Scenario, seed: int = 0, fit: bool = True) -> pd.DataF
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def check_erlang_c(scenario: Scenario, seed: int = 0, batches: int = 20,
+                   warm_up: float = 0.05) -> pd.DataFrame:
+    """M/M/c desk: wait probability, ASA and service level against Erlang C.
+
+    Waits of successive contacts are correlated, so the interval comes from batch means: the
+    first ``warm_up`` share of the horizon is dropped (the desk starts empty), the rest is cut
+    into ``batches`` periods, and the t-interval is taken over the batch figures.
+    """
+    service = scenario.service
+    _require(service.patience is None, "service.patience", service.patience,
+             "null (no abandonment)", "Erlang C")
+    _require(service.failure_rate == 0, "service.failure_rate", service.failure_rate, "0",
+             "Erlang C")
+    _require(service.handle_distribution == "exponential", "service.handle_distribution",
+             service.handle_distribution, "exponential", "Erlang C")
+    _require(not service.schedule, "service.schedule", "...", "none", "Erlang C")
+    res = simulate(scenario, seed)
+    arrival_rate = scenario.customers.initial * service.contact_rate
+    closed = erlang_c(arrival_rate, service.handle_time, service.agents, service.sla_target)
+    log = res.contacts
+    start = warm_up * scenario.horizon
+    log = log[log["arrival"] >= start]
+    edges = np.linspace(start, scenario.horizon, batches + 1)
+    batch = np.clip(np.searchsorted(edges, log["arrival"], side="right") - 1, 0, batches - 1)
+    figures = pd.DataFrame([desk_figures(log[batch == b], service.sla_target)
+                            for b in range(batches)])
+    level = 1 - (1 - LEVEL) / 3
+    rows = []
+    for quantity, name in (("desk_wait_probability", "wait_probability"),
+                           ("desk_asa", "asa"), ("desk_service_level", "service_level")):
+        mean, low, high = mean_ci(figures[name], level)
+        rows.append(_row("erlang_c", quantity, mean, low, high, closed[name]))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 #: the reductions that exist, by file name in scenarios/validation/
-REDUCTIONS = {"sbg": check_sbg, "clv": check_clv, "bgnbd": check_bgnbd}
+REDUCTIONS = {"sbg": check_sbg, "clv": check_clv, "bgnbd": check_bgnbd,
+              "erlang_c": check_erlang_c}
 
 
 def validation_scenario(name: str, overrides: dict | None = None) -> Scenario:

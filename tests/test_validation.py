@@ -59,7 +59,7 @@ def test_bgnbd_check_catches_drop_out_after_the_first_purchase(monkeypatch):
 
     def life_with_off_by_one(market, customer):
         while True:  # decides after *every* purchase, the first one included
-            churn, timing = market.purchase(customer)
+            churn, timing, _ = market.purchase(customer)
             if market.decides_to_churn(customer, churn):
                 market.churn(customer)
                 return
@@ -79,4 +79,4 @@ def test_checks_refuse_scenarios_that_are_not_the_reduction():
 
 def test_run_validation_covers_every_reduction():
     table = run_validation(overrides={"customers.initial": 800})
-    assert set(table["reduction"]) == {"sbg", "clv", "bgnbd"}
+    assert set(table["reduction"]) == {"sbg", "clv", "bgnbd", "erlang_c"}

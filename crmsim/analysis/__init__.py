@@ -4,16 +4,21 @@
 * :mod:`~crmsim.analysis.clv` — discounting and customer lifetime value;
 * :mod:`~crmsim.analysis.survival` — the shifted-beta-geometric model and empirical survival;
 * :mod:`~crmsim.analysis.bgnbd` — the BG/NBD model: expected purchases and maximum likelihood;
-* :mod:`~crmsim.analysis.rfm` — the recency/frequency/monetary summary of a transactions table.
+* :mod:`~crmsim.analysis.rfm` — the recency/frequency/monetary summary of a transactions table;
+* :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk.
 """
 
 from crmsim.analysis.bgnbd import bgnbd_expected_purchases, bgnbd_log_likelihood, fit_bgnbd
 from crmsim.analysis.clv import clv_constant_retention, discount_factor
+from crmsim.analysis.erlang import agents_needed, erlang_b, erlang_c
 from crmsim.analysis.rfm import rfm_summary
 from crmsim.analysis.stats import mean_ci, proportion_ci
 from crmsim.analysis.survival import empirical_survival, sbg_retention, sbg_survival
 
 __all__ = [
+    "agents_needed",
+    "erlang_b",
+    "erlang_c",
     "bgnbd_expected_purchases",
     "bgnbd_log_likelihood",
     "clv_constant_retention",

@@ -12,6 +12,9 @@ customers cost nothing between their purchases:
   (every ``contract.period``) the customer experiences the period's service, decides whether to
   leave (the sBG story) and, if it stays, pays again.
 
+When an experience is a service failure, the customer first complains (or not) and waits for
+the outcome (:mod:`crmsim.policies.service_desk`); only then does it decide.
+
 The market (:mod:`crmsim.model.market`) does the bookkeeping; this module holds the behaviour.
 """
 
@@ -31,9 +34,10 @@ class Customer:
         "purchase_rate", "churn_propensity", "churn_logit", "spend_rate", "spend_level", "price_sensitivity",
         "complaint_propensity", "initial_expectation",
         # state
-        "expectation", "satisfaction", "purchases",
-        # per-event random draws (released when the customer churns)
-        "draws",
+        "expectation", "satisfaction", "purchases", "failures", "recovery_bonus",
+        "pending_outcome",
+        # random draws (released when the customer churns)
+        "draws", "handling",
     )
 
     def __init__(self, customer_id: int, segment, acquired_at: float):
@@ -45,6 +49,10 @@ class Customer:
         self.stage = lifecycle.PROSPECT
         self.satisfaction = 0.0
         self.purchases = 0
+        self.failures = 0
+        self.recovery_bonus = 0.0  # satisfaction above the pre-failure level (recovery paradox)
+        self.pending_outcome = None  # complaint outcome awaiting the next churn decision
+        self.handling = None
 
     @property
     def active(self) -> bool:
@@ -55,7 +63,10 @@ def noncontractual_life(market, customer: Customer):
     """Purchases at rate λ_i; a drop-out decision after each repeat purchase."""
     env = market.env
     rate = customer.purchase_rate
-    _, timing = market.purchase(customer)  # the first purchase: no drop-out decision
+    _, timing, failure = market.purchase(customer)  # the first purchase: no drop-out decision
+    if failure is not None:
+        yield from market.recover(customer, failure)
+        customer.pending_outcome = None  # no decision follows the first purchase
     if rate <= 0:
         return
     decline_after = market.decline_recency / rate
@@ -67,7 +78,9 @@ def noncontractual_life(market, customer: Customer):
             yield env.timeout(gap - decline_after)
         else:
             yield env.timeout(gap)
-        churn, timing = market.purchase(customer)
+        churn, timing, failure = market.purchase(customer)
+        if failure is not None:  # complain (or not) and wait for the outcome first
+            yield from market.recover(customer, failure)
         if market.decides_to_churn(customer, churn):
             market.churn(customer)
             return
@@ -80,5 +93,10 @@ def contractual_life(market, customer: Customer):
     market.payment(customer)
     while True:
         yield env.timeout(period)
-        if not market.renewal(customer):
+        churn, failure = market.period_experience(customer)
+        if failure is not None:  # complain (or not) and wait for the outcome first
+            yield from market.recover(customer, failure)
+        if market.decides_to_churn(customer, churn):
+            market.churn(customer)
             return
+        market.payment(customer)

@@ -23,10 +23,21 @@ from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
 from crmsim.model.customer import Customer, contractual_life, noncontractual_life
 from crmsim.model.satisfaction import experience
-from crmsim.results import ACQUIRED, CHURN, PAYMENT, PURCHASE, STAGE, Recorder
+from crmsim.policies.service_desk import QUICK, ServiceDesk
+from crmsim.results import (
+    ACQUIRED,
+    CHURN,
+    FAILURE,
+    PAYMENT,
+    PURCHASE,
+    RESOLUTION,
+    STAGE,
+    Recorder,
+)
 from crmsim.streams import ROW_BLOCKS, Column, CustomerDraws, Purpose, RandomStreams
 
 _EXPERIENCE, _SPEND, _CHURN, _TIMING = Column.EXPERIENCE, Column.SPEND, Column.CHURN, Column.TIMING
+_FAILURE, _COMPLAINT, _RECOVERY = Column.FAILURE, Column.COMPLAINT, Column.RECOVERY
 
 #: uniforms drawn for each customer's traits (columns of the trait block, fixed forever so that
 #: adding a trait never shifts the others)
@@ -104,6 +115,14 @@ class Market:
         self.beta_switching = scenario.churn.coefficients.switching_cost
         self.satisfaction_cfg = scenario.satisfaction
         self.lifecycle_cfg = scenario.lifecycle
+        service = scenario.service
+        self.failure_rate = service.failure_rate
+        self.failure_severity = service.failure_severity
+        self.recovery_cfg = scenario.recovery
+        desk_on = (service.agents or service.schedule or service.contact_rate
+                   or service.failure_rate)
+        self.desk = (ServiceDesk(self.env, service, self.streams, self.segments,
+                                 on_abandoned=self.inquiry_abandoned) if desk_on else None)
         # running aggregates for the timeseries
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
@@ -146,6 +165,10 @@ class Market:
         fixed = self.scenario.economics.fixed_cost
         if fixed:
             self.recorder.book(now, "fixed_cost", fixed * (now - last))
+        wage = self.scenario.service.wage
+        if wage and self.desk is not None:
+            self.recorder.book(now, "desk_cost",
+                               wage * (self.desk.agent_time(now) - self.desk.agent_time(last)))
         row = {"time": now, "active": self.active}
         row.update({f"active_{s}": n for s, n in self.stage_counts.items()})
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
@@ -196,6 +219,7 @@ class Market:
         block0 = streams.event_rows(0, first_id, count, spend_shapes)
         created = []
         record, start, segments = self.recorder.event, self.env.process, self.segments
+        inquiries = self.desk is not None and self.scenario.service.contact_rate > 0
         rows = zip(range(first_id, first_id + count), seg_index.tolist(),
                    values["purchase_rate"].tolist(), theta.tolist(), churn_logit.tolist(),
                    spend_rate.tolist(), spend_level.tolist(), spend_shapes.tolist(),
@@ -217,6 +241,8 @@ class Market:
             record(at, cid, ACQUIRED, cost)
             self.set_stage(c, lifecycle.EXPLORATION)
             start(self.life(self, c))
+            if inquiries:
+                start(self.desk.inquiries(c))
             created.append(c)
         self.active += count
         return created
@@ -234,11 +260,24 @@ class Market:
         c.stage = stage
         self.recorder.event(self.env.now, c.id, STAGE, details=stage)
 
-    def experience(self, c: Customer, noise: float) -> None:
-        """An experience with standard-normal quality noise: satisfaction, then stage."""
+    def experience(self, c: Customer, noise: float, failed: bool = False) -> None:
+        """An experience with standard-normal quality noise: satisfaction, then stage.
+
+        A failure lowers the perceived quality by ``service.failure_severity`` — by (1 +
+        ``double_deviation``) times that for a customer who has failed before.
+        """
         before = c.satisfaction
-        experience(c, self.satisfaction_cfg, noise)
+        shortfall = 0.0
+        if failed:
+            shortfall = self.failure_severity * (
+                1.0 + self.scenario.service.double_deviation if c.failures else 1.0)
+            c.failures += 1
+            self.recorder.event(self.env.now, c.id, FAILURE)
+        experience(c, self.satisfaction_cfg, noise, shortfall)
         self.satisfaction_sum += c.satisfaction - before
+        self._update_stage(c)
+
+    def _update_stage(self, c: Customer) -> None:
         stage = lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
                                                  self.lifecycle_cfg)
         if stage != c.stage:
@@ -250,32 +289,59 @@ class Market:
         self.purchases += 1
         self.recorder.event(self.env.now, c.id, kind, amount)
 
-    def purchase(self, c: Customer) -> tuple[float, float]:
+    def purchase(self, c: Customer):
         """A non-contractual purchase: spend, experience, stage.
 
-        Returns the event's (churn, timing) uniforms for the customer's process.
+        Returns the event's churn and timing uniforms and, for a failure, the customer's
+        (complaint, recovery) uniforms (else None).
         """
         draws = c.draws.row(c.purchases)
         self._pay(c, draws[_SPEND] / c.spend_rate if c.spend_rate else c.spend_level, PURCHASE)
-        self.experience(c, draws[_EXPERIENCE])
-        return draws[_CHURN], draws[_TIMING]
+        failed = draws[_FAILURE] < self.failure_rate
+        self.experience(c, draws[_EXPERIENCE], failed)
+        failure = (draws[_COMPLAINT], draws[_RECOVERY]) if failed else None
+        return draws[_CHURN], draws[_TIMING], failure
 
     def payment(self, c: Customer) -> None:
-        """The contractual payment at acquisition."""
+        """A contractual payment (at acquisition and at each renewal)."""
         self._pay(c, self.contract_price, PAYMENT)
+        self._update_stage(c)
 
-    def renewal(self, c: Customer) -> bool:
-        """A contract renewal: the period's experience, the churn decision, then payment.
+    def period_experience(self, c: Customer):
+        """A contract period's experience, at its renewal date.
 
-        Returns False if the customer left.
+        Returns the churn uniform and, for a failure, the (complaint, recovery) uniforms.
         """
         draws = c.draws.row(c.purchases)
-        self.experience(c, draws[_EXPERIENCE])
-        if self.decides_to_churn(c, draws[_CHURN]):
-            self.churn(c)
-            return False
-        self._pay(c, self.contract_price, PAYMENT)
-        return True
+        failed = draws[_FAILURE] < self.failure_rate
+        self.experience(c, draws[_EXPERIENCE], failed)
+        return draws[_CHURN], ((draws[_COMPLAINT], draws[_RECOVERY]) if failed else None)
+
+    def inquiry_abandoned(self, c: Customer) -> None:
+        """A routine inquiry went unanswered: ``recovery.abandoned`` on satisfaction."""
+        if c.active:
+            c.satisfaction += self.recovery_cfg.abandoned
+            self.satisfaction_sum += self.recovery_cfg.abandoned
+            self._update_stage(c)
+
+    def recover(self, c: Customer, failure):
+        """After a failure: the complaint and its outcome, then the recovery effect.
+
+        A generator: the customer's process waits for the desk.
+        """
+        pre_failure = c.satisfaction
+        outcome = yield from self.desk.complaint(c, *failure)
+        recovery = self.recovery_cfg
+        before = c.satisfaction
+        c.satisfaction += getattr(recovery, outcome, 0.0)
+        if outcome == QUICK and recovery.paradox:
+            target = max(c.satisfaction, pre_failure + recovery.paradox_bonus)
+            c.recovery_bonus = max(0.0, target - max(c.satisfaction, pre_failure))
+            c.satisfaction = target
+        self.satisfaction_sum += c.satisfaction - before
+        self.recorder.event(self.env.now, c.id, RESOLUTION, details=outcome)
+        c.pending_outcome = outcome
+        self._update_stage(c)
 
     def switching_cost(self, c: Customer) -> float:
         """The customer's switching cost now: procedural + financial + relational(tenure)."""
@@ -290,23 +356,33 @@ class Market:
         """β_k · x_k for each churn driver (reasons as keys)."""
         terms = {}
         if self.beta_satisfaction:
-            terms["dissatisfaction"] = self.beta_satisfaction * c.satisfaction
+            after_failure = c.pending_outcome is not None
+            terms["service_failure" if after_failure else "dissatisfaction"] = (
+                self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
         if self.beta_switching:
             terms["low_switching_cost"] = self.beta_switching * self.switching_cost(c)
         return terms
 
     def decides_to_churn(self, c: Customer, u: float) -> bool:
-        """The churn decision with the customer's uniform ``u`` for this event."""
+        """The churn decision with the customer's uniform ``u`` for this event.
+
+        A recovery-paradox bonus lifts satisfaction but not the decision (de Matos et al. 2007:
+        the paradox shows in satisfaction, not in repurchase).
+        """
         push = 0.0
         if self.beta_satisfaction:
-            push += self.beta_satisfaction * c.satisfaction
+            push += self.beta_satisfaction * (c.satisfaction - c.recovery_bonus)
         if self.beta_switching:
             push += self.beta_switching * self.switching_cost(c)
         p = churn_rule.sigmoid(c.churn_logit + push) if push else c.churn_propensity
-        if u < p:
+        churned = u < p
+        if churned:
             c.churn_reason = churn_rule.reason(self.churn_terms(c))
-            return True
-        return False
+        if c.pending_outcome is not None:
+            self.desk.outcome_log.append((c.pending_outcome, churned))
+            c.pending_outcome = None
+            c.recovery_bonus = 0.0
+        return churned
 
     def churn(self, c: Customer) -> None:
         now = self.env.now
@@ -316,4 +392,4 @@ class Market:
         self.churned += 1
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
-        c.draws = None
+        c.draws = c.handling = None

@@ -17,9 +17,12 @@ part wear off: "exceeding expectations" must be renewed to keep paying.
 from __future__ import annotations
 
 
-def experience(customer, cfg, z: float) -> float:
-    """Apply one experience with standard-normal noise ``z``; return the perceived quality."""
-    quality = cfg.service_quality + cfg.quality_noise * z
+def experience(customer, cfg, z: float, shortfall: float = 0.0) -> float:
+    """Apply one experience with standard-normal noise ``z``; return the perceived quality.
+
+    ``shortfall`` lowers the perceived quality (a service failure).
+    """
+    quality = cfg.service_quality + cfg.quality_noise * z - shortfall
     value = cfg.performance_weight * (quality - cfg.initial_expectation) + (
         cfg.disconfirmation_weight * (quality - customer.expectation)
     )

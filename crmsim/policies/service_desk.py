@@ -1,0 +1,287 @@
+"""The service desk and complaint handling (呼叫中心 / 投诉处理), as a real SimPy queue.
+
+The desk is a :class:`simpy.PriorityResource` with one server per agent on duty. Two kinds of
+contacts reach it:
+
+* **routine inquiries** — every active customer calls at ``service.contact_rate`` (a Poisson
+  stream per customer; each call is its own process, so the customer's calls do not wait for
+  each other and the desk sees the superposition of Poisson streams: Poisson arrivals);
+* **complaints** — after a service failure the customer complains with its own complaint
+  propensity (most dissatisfied customers never do: the complaint iceberg) and waits for the
+  outcome before deciding whether to stay.
+
+A caller with finite patience (exponential, mean ``service.patience``) hangs up if not answered
+in time. An answered complaint is resolved at first contact with probability
+``resolution_probability`` (raised by ``empowerment``); otherwise the firm calls back after
+``callback_delay`` and resolves it then with ``callback_resolution``. The outcome is one of
+``quick`` (resolved within ``quick_resolution`` of the failure), ``resolved``, ``unresolved``,
+``abandoned`` — or ``silent`` for a customer who did not complain; the market turns it into a
+change of satisfaction (:class:`crmsim.scenario.Recovery`). A routine inquiry that goes
+unanswered costs satisfaction too (``recovery.abandoned``): understaffing is felt.
+
+With a staffing ``schedule`` the resource has as many servers as the busiest shift and an
+off-duty process holds the servers that are not on duty (top-priority requests, so an agent
+goes off duty when the current call ends — no call is cut).
+
+Everything about each inbound contact is logged in typed columns; KPIs and per-period desk
+figures are computed from that log at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy import special
+
+from crmsim.streams import Purpose
+
+INQUIRY, COMPLAINT = 0, 1
+SILENT, QUICK, RESOLVED, UNRESOLVED, ABANDONED = (
+    "silent", "quick", "resolved", "unresolved", "abandoned")
+#: complaint outcomes, best first (the TARP order, with silence between resolved and unresolved)
+OUTCOMES = (QUICK, RESOLVED, SILENT, UNRESOLVED, ABANDONED)
+_OFF_DUTY = -(10**9)  # off-duty holds are served before any caller
+
+
+class ServiceDesk:
+    """The desk of one run: queue, staffing, complaint handling and the contact log."""
+
+    def __init__(self, env: simpy.Environment, cfg, streams, segments, on_abandoned=None):
+        self.env = env
+        self.cfg = cfg
+        self.on_abandoned = on_abandoned  # called with a customer whose inquiry went unanswered
+        self.streams = streams
+        shifts = cfg.schedule
+        self.capacity = max((s.agents for s in shifts), default=0) if shifts else cfg.agents
+        self.resource = (simpy.PriorityResource(env, capacity=self.capacity)
+                         if self.capacity > 0 else None)
+        self.priority = {seg.name: cfg.priority.get(seg.name, 0) for seg in segments}
+        self.resolution = cfg.resolution_probability + cfg.empowerment * (
+            1 - cfg.resolution_probability)
+        # contact log: one row per inbound contact
+        self.arrival = array("d")
+        self.wait = array("d")
+        self.answered = array("b")
+        self.kind = array("b")
+        self.busy_time = 0.0  # agent time spent handling (callbacks included)
+        self.failures = 0
+        self.complaints = 0
+        self.callbacks = 0
+        # (outcome, churned) for every failure followed by a churn decision
+        self.outcome_log: list[tuple[str, bool]] = []
+        if shifts and self.resource is not None:
+            env.process(self._staffing())
+
+    # ------------------------------------------------------------------ staffing
+
+    def on_duty(self, t: float) -> int:
+        """Agents on duty at time ``t``."""
+        if not self.cfg.schedule:
+            return self.cfg.agents
+        r = t % self.cfg.schedule_period
+        return sum(s.agents for s in self.cfg.schedule if s.start <= r < s.end)
+
+    def agent_time(self, t: float) -> float:
+        """∫₀ᵗ agents on duty — for the wage bill and utilization."""
+        cfg = self.cfg
+        if not cfg.schedule:
+            return cfg.agents * t
+        period = cfg.schedule_period
+        full, rest = divmod(t, period)
+
+        def up_to(r):
+            return sum(s.agents * max(0.0, min(s.end, period, r) - s.start)
+                       for s in cfg.schedule)
+
+        return full * up_to(period) + up_to(rest)
+
+    def _staffing(self):
+        """Hold the servers that are off duty; change at every shift boundary."""
+        held: list = []
+        cfg = self.cfg
+        boundaries = sorted({0.0, *(s.start for s in cfg.schedule),
+                             *(min(s.end, cfg.schedule_period) for s in cfg.schedule)})
+        boundaries = [b for b in boundaries if b < cfg.schedule_period]
+        while True:
+            off = self.capacity - self.on_duty(self.env.now)
+            while len(held) < off:
+                held.append(self.resource.request(priority=_OFF_DUTY))
+            while len(held) > off:
+                hold = held.pop()
+                if hold.triggered:
+                    self.resource.release(hold)
+                else:
+                    hold.cancel()
+            r = self.env.now % cfg.schedule_period
+            nxt = next((b for b in boundaries if b > r + 1e-12), cfg.schedule_period)
+            yield self.env.timeout(nxt - r)
+
+    # ------------------------------------------------------------------ contacts
+
+    def handling_stream(self, customer):
+        if customer.handling is None:
+            customer.handling = self.streams.stream(Purpose.HANDLING, customer.id, "uniform")
+        return customer.handling
+
+    def _handle_time(self, u: float) -> float:
+        cfg = self.cfg
+        if cfg.handle_distribution == "exponential":
+            return -cfg.handle_time * math.log1p(-u)
+        sigma2 = math.log1p(cfg.handle_cv**2)
+        mu = math.log(cfg.handle_time) - sigma2 / 2
+        return math.exp(mu + math.sqrt(sigma2) * float(special.ndtri(u)))
+
+    def contact(self, customer, kind: int):
+        """One inbound contact (a SimPy process body); returns True if answered.
+
+        Draws (handling time, patience) from the customer's own handling stream, always both,
+        so that a change of patience does not shift handling times.
+        """
+        env, cfg = self.env, self.cfg
+        stream = self.handling_stream(customer)
+        handle = self._handle_time(stream.next())
+        u_patience = stream.next()
+        arrival = env.now
+        if self.resource is None:  # nobody to answer
+            self._log(arrival, math.nan, False, kind)
+            return False
+        priority = self.priority[customer.segment.name] + (
+            cfg.complaint_priority if kind == COMPLAINT else 0)
+        with self.resource.request(priority=priority) as request:
+            if cfg.patience is None:
+                yield request
+            else:
+                patience = -cfg.patience * math.log1p(-u_patience)
+                outcome = yield request | env.timeout(patience)
+                if request not in outcome:
+                    self._log(arrival, env.now - arrival, False, kind)
+                    if kind == INQUIRY and self.on_abandoned is not None:
+                        self.on_abandoned(customer)
+                    return False
+            self._log(arrival, env.now - arrival, True, kind)
+            yield env.timeout(handle)
+            self.busy_time += handle
+        return True
+
+    def _log(self, arrival: float, wait: float, answered: bool, kind: int) -> None:
+        """A contact's row, written when it is answered or abandoned (contacts still queued at
+        the horizon are censored: not in the log)."""
+        self.arrival.append(arrival)
+        self.wait.append(wait)
+        self.answered.append(answered)
+        self.kind.append(kind)
+
+    def inquiries(self, customer):
+        """A customer's routine inquiries, while it is a customer."""
+        env, rate = self.env, self.cfg.contact_rate
+        gaps = self.streams.stream(Purpose.CONTACTS, customer.id, "exponential")
+        while True:
+            yield env.timeout(gaps.next() / rate)
+            if not customer.active:
+                return
+            env.process(self.contact(customer, INQUIRY))
+
+    def _callback(self, customer):
+        """The firm calls back (an outbound contact: no queue patience, agent time counted)."""
+        env = self.env
+        handle = self._handle_time(self.handling_stream(customer).next())
+        self.callbacks += 1
+        priority = self.priority[customer.segment.name] + self.cfg.complaint_priority
+        with self.resource.request(priority=priority) as request:
+            yield request
+            yield env.timeout(handle)
+            self.busy_time += handle
+
+    def complaint(self, customer, complaint_u: float, recovery_u: float):
+        """After a failure: complain or not, and the outcome (a generator; returns it)."""
+        self.failures += 1
+        if complaint_u >= customer.complaint_propensity:
+            return SILENT
+        self.complaints += 1
+        env, cfg = self.env, self.cfg
+        failed_at = env.now
+        answered = yield from self.contact(customer, COMPLAINT)
+        if not answered:
+            return ABANDONED if self.resource is not None else UNRESOLVED
+        resolved = recovery_u < self.resolution
+        if not resolved and cfg.callback_delay is not None:
+            yield env.timeout(cfg.callback_delay)
+            yield from self._callback(customer)
+            resolved = self.handling_stream(customer).next() < cfg.callback_resolution
+        if not resolved:
+            return UNRESOLVED
+        return QUICK if env.now - failed_at <= cfg.quick_resolution else RESOLVED
+
+    # ------------------------------------------------------------------ results
+
+    def log(self) -> pd.DataFrame:
+        """The inbound-contact log: arrival, wait, answered, kind."""
+        return pd.DataFrame({
+            "arrival": np.frombuffer(self.arrival, dtype=float),
+            "wait": np.frombuffer(self.wait, dtype=float),
+            "answered": np.frombuffer(self.answered, dtype=np.int8).astype(bool),
+            "kind": np.where(np.frombuffer(self.kind, dtype=np.int8) == COMPLAINT,
+                             "complaint", "inquiry"),
+        })
+
+    def kpis(self, horizon: float) -> dict[str, float]:
+        log = self.log()
+        figures = desk_figures(log, self.cfg.sla_target)
+        agent_time = self.agent_time(horizon)
+        return {
+            "failures": self.failures,
+            "complaints": self.complaints,
+            "complaint_rate": self.complaints / self.failures if self.failures else math.nan,
+            "desk_contacts": len(log),
+            **{f"desk_{k}": v for k, v in figures.items() if k != "contacts"},
+            "desk_utilization": self.busy_time / agent_time if agent_time else math.nan,
+        }
+
+    def per_period(self, period_ends: np.ndarray) -> pd.DataFrame:
+        """Desk figures per reporting period (contacts by their arrival time)."""
+        log = self.log()
+        index = np.searchsorted(period_ends, log["arrival"].to_numpy(), side="left")
+        rows = [desk_figures(log[index == k], self.cfg.sla_target)
+                for k in range(len(period_ends))]
+        table = pd.DataFrame(rows)
+        table.columns = [f"desk_{c}" for c in table.columns]
+        return table
+
+    def recovery_table(self) -> pd.DataFrame:
+        """Share of customers who stayed at the decision after a failure, by outcome."""
+        from crmsim.analysis.stats import proportion_ci
+
+        log = pd.DataFrame(self.outcome_log, columns=["outcome", "churned"])
+        rows = []
+        for outcome in OUTCOMES:
+            group = log[log["outcome"] == outcome]
+            stayed = int((~group["churned"]).sum())
+            share, low, high = proportion_ci(stayed, len(group))
+            rows.append((outcome, len(group), stayed, share, low, high))
+        return pd.DataFrame(rows, columns=["outcome", "failures", "stayed", "stay_share",
+                                           "low", "high"]).set_index("outcome")
+
+
+def desk_figures(log: pd.DataFrame, sla_target: float) -> dict[str, float]:
+    """Call-centre figures of a contact log (see DESIGN.md's KPI list).
+
+    wait_probability: share of answered contacts that waited at all; asa: mean wait of answered
+    contacts; service_level: share of offered contacts answered within ``sla_target``;
+    abandon_rate: share of offered contacts that hung up.
+    """
+    offered = len(log)
+    answered = log.loc[log["answered"].to_numpy(dtype=bool)]
+    waits = answered["wait"].to_numpy()
+    n = len(waits)
+    return {
+        "contacts": offered,
+        "answered": n,
+        "wait_probability": float(np.mean(waits > 0)) if n else math.nan,
+        "asa": float(waits.mean()) if n else math.nan,
+        "service_level": float(np.sum(waits <= sla_target) / offered) if offered else math.nan,
+        "abandon_rate": float((offered - n) / offered) if offered else math.nan,
+    }
