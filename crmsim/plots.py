@@ -149,7 +149,7 @@ def sweep_lines(summary: pd.DataFrame, key: str, kpi: str, ax=None, by: str | No
         ax.fill_between(x, group["low"], group["high"], color=line.get_color(), alpha=0.2)
     ax.set_xlabel(key)
     ax.set_ylabel(kpi)
-    ax.set_title(f"{kpi} against {key} (mean and 95% band)")
+    ax.set_title(f"{kpi} (mean, 95% band)")
     if by:
         ax.legend(fontsize=8)
     return ax

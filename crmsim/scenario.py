@@ -530,7 +530,8 @@ def _model_at(loc: tuple) -> Any:
     return node
 
 
-def _field_info(loc: tuple):
+def field_info(loc: tuple):
+    """The pydantic FieldInfo of a dotted key given as a tuple (None if it is not a field)."""
     parent = _model_at(loc[:-1])
     if isinstance(parent, type) and issubclass(parent, BaseModel):
         return parent.model_fields.get(loc[-1])
@@ -559,7 +560,7 @@ def _explain(err: ValidationError) -> list[str]:
         else:
             msg = e["msg"][0].lower() + e["msg"][1:]
             msg = msg.removeprefix("value error, ")
-            info = _field_info(loc) if loc else None
+            info = field_info(loc) if loc else None
             what = f" — {info.description}" if info is not None and info.description else ""
             shown = "" if isinstance(value, dict) else f" = {value!r}"
             problems.append(f"{key}{shown}: {msg}{what}")

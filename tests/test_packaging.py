@@ -43,6 +43,23 @@ def test_code_passes_ruff():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "crmsim", "tests", "benchmarks"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "crmsim", "tests", "benchmarks",
+                           "notebooks"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_notebook_is_committed_executed_without_errors():
+    import nbformat
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no notebooks"
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.execution_count is not None for c in code), f"{path.name} is not executed"
+        errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{path.name} has an error output"
+        assert any(o.output_type == "display_data" and "image/png" in o.get("data", {})
+                   for c in code for o in c.outputs), f"{path.name} has no plot"
+        text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "Learning goals" in text and "Course link" in text, path.name

@@ -1,0 +1,249 @@
+"""Exercises of the course notebooks, with answers computed by the model (not typed in).
+
+In a notebook::
+
+    from crmsim.exercises import check, question
+    question("01.2")
+    answer = "down"          # the student's answer
+    check("01.2", answer)    # prints ✓ or ✗ with a hint; returns True / False
+
+Every solution is computed from crmsim itself (a seeded run or a course formula), so it stays
+right when the model changes, and ``tests/test_exercises.py`` checks that each exercise accepts
+its solution and rejects a wrong answer.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Exercise:
+    question: str
+    solve: Callable[[], Any]
+    hint: str
+    tolerance: float = 0.0  # absolute, for numeric answers
+
+
+def _retail(customers: int = 500, seed: int = 1, **overrides):
+    import crmsim
+
+    sc = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": customers, **overrides})
+    return crmsim.simulate(sc, seed=seed)
+
+
+@functools.cache
+def _quickstart_run():
+    return _retail()
+
+
+def _top20_share() -> float:
+    revenue = _quickstart_run().customers["revenue"].sort_values(ascending=False)
+    top = revenue.iloc[: max(1, round(0.2 * len(revenue)))]
+    return float(top.sum() / revenue.sum())
+
+
+def _stability(stability_after: int) -> int:
+    res = _retail(**{"lifecycle.stability_after": stability_after})
+    return int(res.timeseries["active_stability"].iloc[-1])
+
+
+def _settled_satisfaction(adaptation: float) -> float:
+    from crmsim.scenario import Satisfaction
+
+    cfg = Satisfaction(service_quality=0.8, initial_expectation=0.7, adaptation=adaptation,
+                       memory=0.4, performance_weight=0.5, disconfirmation_weight=1.0,
+                       quality_noise=0.0)
+
+    class Customer:
+        satisfaction, expectation = 0.0, 0.7
+
+    from crmsim.model.satisfaction import experience
+
+    c = Customer()
+    for _ in range(400):
+        experience(c, cfg, 0.0)
+    return round(c.satisfaction, 4)
+
+
+def _better_service_lowers_churn() -> str:
+    import crmsim
+
+    base = crmsim.load_scenario("retail_baseline").with_overrides({"customers.initial": 400})
+    better = base.with_overrides({"satisfaction.service_quality": 0.8})
+    diff = crmsim.compare({"base": base, "better": better}, replications=3, seed=0,
+                          progress=False).differences.loc[("better", "churned")]
+    return "yes" if diff["high"] < 0 else "no"
+
+
+def _complaint_rate() -> float:
+    import crmsim
+
+    sc = crmsim.load_scenario("complaints_recovery").with_overrides(
+        {"customers.initial": 500, "service.contact_rate": 0})
+    return round(crmsim.simulate(sc, seed=1).kpis["complaint_rate"], 3)
+
+
+def _agents_needed() -> int:
+    from crmsim.analysis import agents_needed
+
+    return agents_needed(arrival_rate=4.0, handle_time=1.8, target_service_level=0.8,
+                         sla_target=0.5)
+
+
+def _research_pair():
+    import crmsim
+
+    base = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": 500, "horizon": 180})
+    return {"baseline": base,
+            "better service": base.with_overrides({"satisfaction.service_quality": 0.76})}
+
+
+def _paired_profit_above_zero() -> str:
+    import crmsim
+
+    diff = crmsim.compare(_research_pair(), replications=8, seed=0, progress=False
+                          ).differences.loc[("better service", "profit")]
+    return "yes" if diff["low"] > 0 else "no"
+
+
+def _sequential_replications() -> int:
+    import crmsim
+
+    return crmsim.compare(_research_pair(), replications=4, seed=0, target_halfwidth=0.02,
+                          max_replications=64, progress=False).replications
+
+
+def _sbg_s3() -> float:
+    from crmsim.analysis import sbg_survival
+
+    return round(float(sbg_survival(3, 0.7, 3.0)), 4)
+
+
+def _clv() -> float:
+    from crmsim.analysis import clv_constant_retention
+
+    return round(clv_constant_retention(50, 0.8, 0.01), 2)
+
+
+def _bgnbd() -> float:
+    from crmsim.analysis import bgnbd_expected_purchases
+
+    return round(float(bgnbd_expected_purchases(52, 0.5, 4.0, 1.5, 3.0)), 3)
+
+
+EXERCISES: dict[str, Exercise] = {
+    "00.1": Exercise(
+        "Run the retail baseline with 500 customers and seed 1. How many customers churned?",
+        lambda: int(_quickstart_run().kpis["churned"]),
+        "res.kpis['churned'] of crmsim.simulate(sc.with_overrides({'customers.initial': 500}), "
+        "seed=1)"),
+    "00.2": Exercise(
+        "Which column of res.customers holds each customer's true drop-out propensity θ?",
+        lambda: "churn_propensity", "look at the latent-trait columns of res.customers"),
+    "00.3": Exercise(
+        "In that run, what share of revenue comes from the top 20% of customers (Pareto)? "
+        "(two decimals)",
+        _top20_share, "sort res.customers['revenue'], sum the top 20%, divide by the total",
+        tolerance=0.01),
+    "01.1": Exercise(
+        "Retail baseline, 500 customers, seed 1: how many active customers are in stability "
+        "(稳定期) at the horizon?",
+        lambda: _stability(6), "res.timeseries['active_stability'].iloc[-1]"),
+    "01.2": Exercise(
+        "Raise lifecycle.stability_after from 6 to 10. Does the number in stability at the "
+        "horizon go 'up' or 'down'?",
+        lambda: "down" if _stability(10) < _stability(6) else "up",
+        "stability needs more repeat purchases now"),
+    "03.1": Exercise(
+        "Service quality 0.80 for customers who expect 0.70 (adaptation 0.2, memory 0.4, "
+        "performance weight 0.5, disconfirmation weight 1.0, no noise): at what value does "
+        "satisfaction settle after many experiences? (four decimals)",
+        lambda: _settled_satisfaction(0.2),
+        "once expectations catch up, only the performance part 0.5·(q − norm) is left",
+        tolerance=5e-4),
+    "03.2": Exercise(
+        "The same, but expectations never adapt (adaptation 0). Where does it settle?",
+        lambda: _settled_satisfaction(0.0),
+        "the surprise q − e never wears off: 0.5·0.1 + 1.0·0.1", tolerance=5e-4),
+    "03.3": Exercise(
+        "Does raising service quality from 0.70 to 0.80 lower churn in the retail baseline "
+        "(400 customers, 3 paired replications, seed 0)? 'yes' or 'no'",
+        _better_service_lowers_churn, "compare the two with crmsim.compare and read "
+        "differences.loc[('better', 'churned')]"),
+    "04.1": Exercise(
+        "4 calls a minute, 1.8 minutes each: how many agents answer 80% within 30 seconds?",
+        _agents_needed, "crmsim.analysis.agents_needed(4.0, 1.8, 0.8, 0.5)"),
+    "04.2": Exercise(
+        "complaints_recovery with 500 customers, no routine inquiries, seed 1: what is the "
+        "complaint rate (complaints per failure)? (three decimals)",
+        _complaint_rate, "res.kpis['complaint_rate']", tolerance=0.0015),
+    "04.3": Exercise(
+        "Which complaint outcome keeps customers best: 'quick', 'resolved', 'silent' or "
+        "'unresolved'?",
+        lambda: "quick", "look at res.recovery, or at the TARP studies"),
+    "08.1": Exercise(
+        "Notebook 08's pair (500 customers, 180 days, service quality 0.70 vs 0.76), 8 paired "
+        "replications, seed 0: is the whole 95% interval of the profit difference above 0? "
+        "'yes' or 'no'",
+        _paired_profit_above_zero, "cmp.differences.loc[('better service', 'profit')]"),
+    "08.2": Exercise(
+        "Same pair, sequential replications from 4 until profit is within ±2% (at most 64): "
+        "how many replications per scenario were needed?",
+        _sequential_replications, "crmsim.compare(..., target_halfwidth=0.02, "
+        "max_replications=64).replications"),
+    "09.1": Exercise(
+        "sBG with a = 0.7, b = 3: what share of a cohort survives 3 renewals? (four decimals)",
+        _sbg_s3, "crmsim.analysis.sbg_survival(3, 0.7, 3.0)", tolerance=5e-5),
+    "09.2": Exercise(
+        "Margin 50 paid at acquisition and each renewal, retention 0.8, discount 1% per period: "
+        "what is the CLV? (two decimals)",
+        _clv, "m(1 + i)/(1 + i − r)", tolerance=0.005),
+    "09.3": Exercise(
+        "BG/NBD with r = 0.5, α = 4, a = 1.5, b = 3: expected repeat purchases in 52 weeks? "
+        "(three decimals)",
+        _bgnbd, "crmsim.analysis.bgnbd_expected_purchases(52, 0.5, 4, 1.5, 3)",
+        tolerance=5e-4),
+}
+
+
+def question(exercise_id: str) -> None:
+    """Print an exercise's question."""
+    print(f"Exercise {exercise_id}: {EXERCISES[exercise_id].question}")
+
+
+@functools.cache
+def solution(exercise_id: str):
+    """The model's answer to an exercise."""
+    return EXERCISES[exercise_id].solve()
+
+
+def is_correct(exercise_id: str, answer) -> bool:
+    """Whether ``answer`` is right (numbers within the exercise's tolerance)."""
+    expected = solution(exercise_id)
+    if answer is None:
+        return False
+    if isinstance(expected, str):
+        return str(answer).strip().lower() == expected
+    try:
+        return abs(float(answer) - float(expected)) <= EXERCISES[exercise_id].tolerance
+    except (TypeError, ValueError):
+        return False
+
+
+def check(exercise_id: str, answer) -> bool:
+    """Print ✓ or ✗ (with a hint) for a student's answer; return whether it is right."""
+    if exercise_id not in EXERCISES:
+        raise KeyError(f"no exercise {exercise_id!r}; exercises: {', '.join(EXERCISES)}")
+    if answer is None:
+        print(f"Exercise {exercise_id}: not answered yet — set `answer` and run the cell again.")
+        return False
+    right = is_correct(exercise_id, answer)
+    mark = "✓ right" if right else f"✗ not yet — hint: {EXERCISES[exercise_id].hint}"
+    print(f"Exercise {exercise_id}: {mark}")
+    return right

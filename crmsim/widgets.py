@@ -1,0 +1,164 @@
+"""A scenario explorer for the notebooks: sliders built from the schema, a Run button, plots.
+
+    from crmsim.widgets import ScenarioExplorer
+    explorer = ScenarioExplorer(crmsim.load_scenario("retail_baseline"),
+                                ["satisfaction.service_quality", "churn.coefficients.satisfaction"])
+    explorer            # shows the control panel; press Run (运行)
+
+Each key gets a control chosen from its schema type: a slider for numbers (its range from the
+schema's bounds, or from ``(min, max, step)`` given with the key), a checkbox for switches, a
+drop-down for choices. Run simulates the scenario with the chosen values — against the
+unchanged scenario too, with common random numbers, when ``compare=True`` — and redraws the
+KPI table and the plots. ``explorer.run()`` does the same from code (it returns the result).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Iterable
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+
+from crmsim import plots
+from crmsim.errors import ScenarioError
+from crmsim.experiment import compare
+from crmsim.scenario import Scenario, field_info
+from crmsim.simulation import simulate
+
+DEFAULT_KPIS = ("active_end", "churned", "revenue", "profit", "npv_profit", "mean_satisfaction")
+
+
+def _value_at(scenario: Scenario, key: str):
+    node = scenario.to_dict()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ScenarioError(f"{key!r}: not a key of scenario {scenario.name!r}")
+        node = node[part]
+    return node
+
+
+def _bounds(info) -> tuple[float | None, float | None]:
+    low = high = None
+    for meta in getattr(info, "metadata", []):
+        for attr, is_low in (("ge", True), ("gt", True), ("le", False), ("lt", False)):
+            value = getattr(meta, attr, None)
+            if value is not None:
+                if is_low:
+                    low = value
+                else:
+                    high = value
+    return low, high
+
+
+def control_for(scenario: Scenario, key: str, spec=None) -> w.Widget:
+    """The widget for one dotted key; ``spec`` is ``(min, max, step)`` or a list of choices."""
+    value = _value_at(scenario, key)
+    info = field_info(tuple(key.split(".")))
+    label = key.split(".")[-1].replace("_", " ")
+    tooltip = info.description if info is not None and info.description else key
+    style = {"description_width": "initial"}
+    layout = w.Layout(width="420px")
+    if isinstance(spec, (list, tuple)) and spec and not isinstance(spec[0], (int, float)):
+        return w.Dropdown(options=list(spec), value=value, description=label, tooltip=tooltip,
+                          style=style)
+    if isinstance(value, bool):
+        return w.Checkbox(value=value, description=label, tooltip=tooltip, style=style)
+    annotation = info.annotation if info is not None else None
+    if typing.get_origin(annotation) is typing.Literal:
+        return w.Dropdown(options=list(typing.get_args(annotation)), value=value,
+                          description=label, tooltip=tooltip, style=style)
+    if not isinstance(value, (int, float)):
+        raise ScenarioError(f"{key} = {value!r}: only numbers, switches and choices get a "
+                            "control (give a distribution's parameters, e.g. churn.base.a)")
+    if spec is None:
+        low, high = _bounds(info) if info is not None else (None, None)
+        if low is None or high is None:
+            raise ScenarioError(f"{key}: the schema has no finite range; give one, e.g. "
+                                f"{{'{key}': (0, 1, 0.01)}}")
+        spec = (low, high, (high - low) / 100)
+    low, high, step = spec
+    if isinstance(value, int) and all(float(x).is_integer() for x in spec):
+        return w.IntSlider(value=value, min=int(low), max=int(high), step=int(step) or 1,
+                           description=label, tooltip=tooltip, style=style, layout=layout)
+    return w.FloatSlider(value=float(value), min=low, max=high, step=step, description=label,
+                         tooltip=tooltip, style=style, layout=layout, readout_format=".3g")
+
+
+class ScenarioExplorer:
+    """A control panel over a scenario: change keys, run, see KPIs and plots (see module doc)."""
+
+    def __init__(self, scenario: Scenario, keys: Iterable[str] | dict, seed: int = 0,
+                 compare: bool = False, replications: int = 3,
+                 kpis: Iterable[str] = DEFAULT_KPIS,
+                 plots_to_draw: Iterable[Callable] = (plots.lifecycle_area,
+                                                      plots.money_over_time)):
+        specs = keys if isinstance(keys, dict) else dict.fromkeys(keys)
+        self.scenario = scenario
+        self.controls = {key: control_for(scenario, key, spec) for key, spec in specs.items()}
+        self.compare = compare
+        self.replications = replications
+        self.kpis = list(kpis)
+        self.plots = list(plots_to_draw)
+        self.seed = w.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed",
+                                     layout=w.Layout(width="160px"))
+        self.button = w.Button(description="Run 运行", button_style="primary", icon="play")
+        self.output = w.Output()
+        self.button.on_click(lambda _: self.run(in_panel=True))
+        self.widget = w.VBox([*self.controls.values(), w.HBox([self.seed, self.button]),
+                              self.output])
+        self.result = None
+
+    def current(self) -> Scenario:
+        """The scenario with the values now set in the controls."""
+        return self.scenario.with_overrides({k: c.value for k, c in self.controls.items()})
+
+    def run(self, in_panel: bool = False):
+        """Simulate with the current values and show the KPIs and plots; returns the RunResult
+        (or the Comparison with ``compare=True``).
+
+        The Run button draws into the panel; called from code, the results go to the cell's own
+        output, so they stay visible in a saved notebook.
+        """
+        if in_panel:
+            with self.output:
+                self.output.clear_output()
+                return self._run_and_show()
+        return self._run_and_show()
+
+    def _run_and_show(self):
+        """Run the current scenario (and the baseline, with compare) and display the results."""
+        try:
+            variant = self.current()
+        except ScenarioError as err:
+            print(f"⚠ {err}")
+            return None
+        seed = self.seed.value
+        if self.compare:
+            result = compare({"baseline": self.scenario, "your policy": variant},
+                             replications=self.replications, seed=seed, progress=False)
+            display(result.side_by_side(self.kpis))
+            diff = result.differences.xs("your policy", level="scenario")
+            display(diff.loc[[k for k in self.kpis if k in diff.index],
+                             ["mean", "low", "high"]].rename(columns={
+                                 "mean": "difference", "low": "95% low",
+                                 "high": "95% high"}))
+            self.result = result
+            run = simulate(variant, seed)
+        else:
+            run = self.result = simulate(variant, seed)
+            display(pd.Series({k: run.kpis[k] for k in self.kpis}, name="value").to_frame())
+        if self.plots:
+            fig, axes = plt.subplots(1, len(self.plots), figsize=(6 * len(self.plots), 3.6),
+                                     squeeze=False)
+            for ax, draw in zip(axes[0], self.plots):
+                draw(run, ax=ax)
+            fig.tight_layout()
+            plt.show()
+        return self.result
+
+
+    def _ipython_display_(self):
+        display(self.widget)
