@@ -30,8 +30,10 @@ import pandas as pd
 from crmsim.model import lifecycle
 
 #: kinds of events, in the order of their codes
-EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn", "failure", "resolution")
-ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN, FAILURE, RESOLUTION = range(len(EVENT_KINDS))
+EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn", "failure", "resolution",
+               "redemption", "tier")
+(ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN, FAILURE, RESOLUTION, REDEMPTION,
+ TIER) = range(len(EVENT_KINDS))
 #: kinds that are money received from a customer
 PAID_KINDS = (PURCHASE, PAYMENT)
 
@@ -62,10 +64,24 @@ KPI_DESCRIPTIONS = {
     "desk_abandon_rate": "share of offered contacts that hung up before an answer",
     "desk_utilization": "agent time handling contacts / agent time on duty",
     "desk_cost": "agents on duty × wage",
+    "program_cost": "rewards programme: redemptions plus its running cost",
+    "members": "customers who joined the rewards programme",
+    "points_earned": "points earned by members",
+    "points_redeemed": "points redeemed for rewards",
+    "points_expired": "points lost to expiry or by leaving members (breakage)",
+    "points_outstanding": "points held by active members at the horizon",
+    "points_liability": "outstanding points × value per point",
+    "redemptions": "rewards taken",
+    "redemption_rate": "points redeemed / points earned",
+    "breakage": "points expired or forfeited / points earned",
+    "churn_rate_true": "share of truly loyal customers (at the reference time) who churned after it",
+    "churn_rate_latent": "the same for latent loyalty (satisfied, little repeat buying)",
+    "churn_rate_spurious": "the same for spurious loyalty (repeat buying without satisfaction)",
+    "churn_rate_none": "the same for customers with no loyalty",
 }
 
 #: ledger accounts that are costs (policies add theirs)
-COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost")
+COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost", "program_cost")
 
 
 def discount_factors(times, discount_rate: float) -> np.ndarray:

@@ -58,6 +58,17 @@ class Market(BaseModel):
     )
 
 
+class Shock(BaseModel):
+    """From ``at`` on, multiply switching-cost components by ``factor`` (e.g. number portability)."""
+
+    model_config = _STRICT
+    at: float = Field(ge=0, description="time of the shock")
+    factor: float = Field(ge=0, description="multiplier of the components from then on")
+    components: list[Literal["procedural", "financial", "relational"]] = Field(
+        default_factory=lambda: ["procedural", "financial", "relational"],
+        description="which components the shock changes")
+
+
 class SwitchingCost(BaseModel):
     """Switching costs (转换成本) in the units of the churn index: what leaving would cost."""
 
@@ -70,6 +81,7 @@ class SwitchingCost(BaseModel):
     relational_buildup: float = Field(
         180.0, gt=0, description="time for the relational bond to reach 63% of its full level"
     )
+    shocks: list[Shock] = Field(default_factory=list, description="scheduled changes")
 
 
 class Segment(BaseModel):
@@ -134,6 +146,10 @@ class ChurnCoefficients(BaseModel):
     """The β_k of the churn decision p = sigmoid(logit θ + Σ β_k x_k); all 0 = textbook model."""
 
     model_config = _STRICT
+    lock_in: float = Field(
+        0.0, description="β for reward lock-in: points toward a reward (0..1) + tier rank")
+    competitor: float = Field(
+        0.0, description="β for competitor pull: attractiveness × price sensitivity")
     satisfaction: float = Field(
         0.0, description="β for satisfaction (negative: satisfied customers stay)"
     )
@@ -165,6 +181,9 @@ class Satisfaction(BaseModel):
     model_config = _STRICT
     service_quality: float = Field(0.7, description="firm's service level: mean perceived quality")
     quality_noise: float = Field(0.1, ge=0, description="sd of perceived quality per experience")
+    fit_sd: float = Field(
+        0.0, ge=0, description="sd across customers of how well the offering fits them "
+        "(a persistent shift of perceived quality)")
     initial_expectation: float = Field(0.7, description="what a new customer expects (market norm)")
     expectation_noise: float = Field(0.05, ge=0, description="sd of initial expectations")
     adaptation: Probability = Field(
@@ -295,6 +314,64 @@ class Service(BaseModel):
     wage: float = Field(0.0, ge=0, description="cost per agent on duty per time unit")
 
 
+class Tier(BaseModel):
+    """A membership tier (会员等级), reached by trailing spend."""
+
+    model_config = _STRICT
+    name: str = Field(description="e.g. silver, gold")
+    min_spend: float = Field(ge=0, description="trailing spend needed (see rewards.tier_window)")
+    discount: Probability = Field(0.0, description="price discount for the tier")
+    priority_boost: int = Field(0, ge=0, description="desk priority gained (served earlier)")
+    expectation_lift: float = Field(
+        0.0, ge=0, description="how much the tier raises what the member expects")
+
+
+class Rewards(BaseModel):
+    """A loyalty programme (积分 / 会员): points, redemptions, expiry and tiers."""
+
+    model_config = _STRICT
+    enabled: bool = Field(False, description="switch the programme on")
+    enrolment: Probability = Field(0.5, description="share of customers who join")
+    self_selection: float = Field(
+        1.0, ge=0, description="how much more heavy buyers join (0: joining is random)")
+    points_per_unit: float = Field(1.0, ge=0, description="points per unit of money spent")
+    redemption_threshold: float = Field(500.0, gt=0, description="points for one reward")
+    redemption_value: float = Field(10.0, ge=0, description="cost of one reward to the firm")
+    expiry: float | None = Field(
+        365.0, gt=0, description="points expire after this long without a purchase; null: never")
+    fixed_cost: float = Field(0.0, ge=0, description="running cost per time unit")
+    tiers: list[Tier] = Field(default_factory=list, description="tiers, lowest first")
+    tier_window: float = Field(
+        365.0, gt=0, description="time scale of the trailing spend (exponentially weighted)")
+    goal_gradient: float = Field(
+        0.0, ge=0, description="purchase rate × (1 + this × progress) as a reward nears")
+    post_reward_slump: Probability = Field(
+        0.0, description="purchase rate × (1 − this) for the gap after a redemption")
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self):
+        spends = [t.min_spend for t in self.tiers]
+        if spends != sorted(spends):
+            raise ValueError(f"rewards.tiers must be listed lowest first (min_spend {spends})")
+        return self
+
+
+class CompetitorStep(BaseModel):
+    """From ``at`` on, the competitor's attractiveness is ``value``."""
+
+    model_config = _STRICT
+    at: float = Field(ge=0, description="time")
+    value: float = Field(description="attractiveness (0: none; 1: a strong rival offer)")
+
+
+class Competitor(BaseModel):
+    """A rival's pull (竞争对手), acting most on price-sensitive customers."""
+
+    model_config = _STRICT
+    attractiveness: float = Field(0.0, description="attractiveness before the schedule")
+    schedule: list[CompetitorStep] = Field(default_factory=list, description="changes over time")
+
+
 class Economics(BaseModel):
     """Money: margins, costs and discounting."""
 
@@ -326,6 +403,8 @@ class Scenario(BaseModel):
     acquisition: Acquisition = Field(default_factory=Acquisition)
     service: Service = Field(default_factory=Service)
     recovery: Recovery = Field(default_factory=Recovery)
+    rewards: Rewards = Field(default_factory=Rewards)
+    competitor: Competitor = Field(default_factory=Competitor)
     economics: Economics = Field(default_factory=Economics)
 
     _source: str | None = PrivateAttr(default=None)

@@ -15,8 +15,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from crmsim.model import churn as churn_rule
 from crmsim.model.lifecycle import STAGES
-from crmsim.model.market import Market
+from crmsim.model.market import Market, loyalty_type
 from crmsim.policies.service_desk import OUTCOMES, desk_figures
 from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
@@ -91,30 +92,77 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
             "price_sensitivity": [c.price_sensitivity for c in cs],
             "complaint_propensity": [c.complaint_propensity for c in cs],
             "initial_expectation": [c.initial_expectation for c in cs],
+            "quality_fit": [c.fit for c in cs],
             "expectation": [c.expectation for c in cs],
             "satisfaction": [c.satisfaction for c in cs],
             "last_purchase": money["last_purchase"],
             "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         }
     )
-    table["loyalty_type"] = loyalty_types(table, market.scenario.lifecycle.formation_after)
+    table = table.assign(**loyalty_columns(market))
+    table["loyalty_at_reference"] = pd.Categorical(
+        [c.loyalty_at_reference or "not yet" for c in cs], categories=[*LOYALTY_TYPES, "not yet"])
+    if market.rewards is not None:
+        table["member"] = [c.member for c in cs]
+        table["points"] = [c.points for c in cs]
+        table["member_tier"] = [market.rewards.tier_name(c.tier) for c in cs]
     return table
 
 
-def loyalty_types(customers: pd.DataFrame, repeat_threshold: int) -> pd.Categorical:
-    """Dick & Basu's loyalty types: attitude (satisfaction ≥ 0) × repeat patronage.
+LOYALTY_TYPES = ["true", "latent", "spurious", "none"]
+#: the course's finer loyalty types (MOOC ch. 8 / textbook ch. 9)
+COURSE_TYPES = ["超值 true", "激励 incentive", "惰性 inertia", "潜在 latent", "无 none"]
+_LOCK_IN_TERMS = ("low_switching_cost", "reward_lock_in")
+_SATISFACTION_TERMS = ("dissatisfaction", "service_failure")
 
-    Repeat patronage is "high" for an active customer with at least ``repeat_threshold`` repeat
-    purchases. true = both, latent = attitude only, spurious = behaviour only, none = neither.
+
+def loyalty_columns(market: Market) -> dict[str, list]:
+    """Loyalty type, the retention decomposition and the course type of every customer.
+
+    For an active customer at the horizon, the churn probability p = sigmoid(logit θ + Σ terms)
+    is recomputed without the satisfaction terms and without the lock-in terms (switching cost,
+    reward lock-in): ``retention_from_satisfaction`` and ``retention_from_lock_in`` are how much
+    each lowers p. The course type follows from what keeps a repeat customer: satisfaction
+    (超值, true), rewards (激励, incentive) or switching costs / habit (惰性, inertia); satisfied
+    customers without repeat patronage are latent (潜在). Churned customers get NaN and "none".
     """
-    attitude = customers["satisfaction"].to_numpy() >= 0
-    behaviour = (customers["churned_at"].isna() & (customers["purchases"] - 1 >= repeat_threshold)
-                 ).to_numpy()
-    labels = np.select(
-        [attitude & behaviour, attitude & ~behaviour, ~attitude & behaviour],
-        ["true", "latent", "spurious"], default="none",
-    )
-    return pd.Categorical(labels, categories=["true", "latent", "spurious", "none"])
+    threshold = market.scenario.lifecycle.formation_after
+    out = {k: [] for k in ("loyalty_type", "churn_probability", "retention_from_satisfaction",
+                           "retention_from_lock_in", "course_loyalty")}
+    for c in market.customers:
+        repeats = c.purchases - 1 if c.active else -1
+        kind = loyalty_type(c.satisfaction, repeats, threshold)
+        out["loyalty_type"].append(kind)
+        if not c.active:
+            for key in ("churn_probability", "retention_from_satisfaction",
+                        "retention_from_lock_in"):
+                out[key].append(math.nan)
+            out["course_loyalty"].append("无 none")
+            continue
+        terms = market.churn_terms(c)
+        total = sum(terms.values())
+        p = churn_rule.probability(c.churn_propensity, total)
+        no_sat = churn_rule.probability(
+            c.churn_propensity, total - sum(terms.get(k, 0.0) for k in _SATISFACTION_TERMS))
+        no_lock = churn_rule.probability(
+            c.churn_propensity, total - sum(terms.get(k, 0.0) for k in _LOCK_IN_TERMS))
+        from_sat, from_lock = no_sat - p, no_lock - p
+        out["churn_probability"].append(p)
+        out["retention_from_satisfaction"].append(from_sat)
+        out["retention_from_lock_in"].append(from_lock)
+        if kind in ("true", "spurious"):
+            if kind == "true" and from_sat >= from_lock:
+                course = "超值 true"
+            elif -terms.get("reward_lock_in", 0.0) > -terms.get("low_switching_cost", 0.0):
+                course = "激励 incentive"
+            else:
+                course = "惰性 inertia"
+        else:
+            course = "潜在 latent" if kind == "latent" else "无 none"
+        out["course_loyalty"].append(course)
+    out["loyalty_type"] = pd.Categorical(out["loyalty_type"], categories=LOYALTY_TYPES)
+    out["course_loyalty"] = pd.Categorical(out["course_loyalty"], categories=COURSE_TYPES)
+    return out
 
 
 def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
@@ -142,6 +190,9 @@ def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
         mean_satisfaction=float(np.mean(satisfaction)) if satisfaction else math.nan,
     )
     kpis.update(desk_kpis(market))
+    if market.rewards is not None:
+        kpis.update(market.rewards.kpis(market.customers))
+    kpis.update(churn_by_loyalty(market))
     return {k: (float(v) if isinstance(v, float) else v) for k, v in kpis.items()}
 
 
@@ -158,3 +209,15 @@ def desk_kpis(market: Market) -> dict[str, float]:
 def empty_recovery_table() -> pd.DataFrame:
     return pd.DataFrame({"failures": 0, "stayed": 0, "stay_share": math.nan, "low": math.nan,
                          "high": math.nan}, index=pd.Index(OUTCOMES, name="outcome"))
+
+
+def churn_by_loyalty(market: Market) -> dict[str, float]:
+    """Share of each loyalty type (read at the reference time) that churned after it."""
+    at = market.loyalty_reference_time
+    counts = {k: [0, 0] for k in LOYALTY_TYPES}
+    for c in market.customers:
+        if c.loyalty_at_reference is not None:
+            counts[c.loyalty_at_reference][0] += 1
+            counts[c.loyalty_at_reference][1] += c.churned_at > at
+    return {f"churn_rate_{k}": (n_churned / n if n else math.nan)
+            for k, (n, n_churned) in counts.items()}

@@ -36,6 +36,7 @@ class _Caller:
         self.id = cid
         self.segment = segment
         self.active = True
+        self.priority_boost = 0
         u_handle = -math.expm1(-handle / mean_handle)  # exponential quantile of `handle`
         self.handling = _Stream([u_handle, patience_u])
 

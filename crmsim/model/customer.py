@@ -32,10 +32,12 @@ class Customer:
         "id", "segment", "acquired_at", "churned_at", "churn_reason", "stage",
         # latent traits
         "purchase_rate", "churn_propensity", "churn_logit", "spend_rate", "spend_level", "price_sensitivity",
-        "complaint_propensity", "initial_expectation",
+        "complaint_propensity", "initial_expectation", "fit",
         # state
         "expectation", "satisfaction", "purchases", "failures", "recovery_bonus",
-        "pending_outcome",
+        "pending_outcome", "loyalty_at_reference",
+        # rewards programme
+        "member", "points", "trailing_spend", "last_spend", "tier", "priority_boost", "slump",
         # random draws (released when the customer churns)
         "draws", "handling",
     )
@@ -52,7 +54,14 @@ class Customer:
         self.failures = 0
         self.recovery_bonus = 0.0  # satisfaction above the pre-failure level (recovery paradox)
         self.pending_outcome = None  # complaint outcome awaiting the next churn decision
+        self.loyalty_at_reference = None  # Dick & Basu type at the loyalty reference time
         self.handling = None
+        self.member = False
+        self.points = self.trailing_spend = 0.0
+        self.last_spend = acquired_at
+        self.tier = -1  # no tier
+        self.priority_boost = 0
+        self.slump = False
 
     @property
     def active(self) -> bool:
@@ -72,6 +81,8 @@ def noncontractual_life(market, customer: Customer):
     decline_after = market.decline_recency / rate
     while True:
         gap = -math.log1p(-timing) / rate  # exponential with rate λ_i
+        if customer.member:  # goal gradient / post-reward slump
+            gap /= market.rate_factor(customer)
         if gap > decline_after and customer.stage != lifecycle.DECLINE:
             yield env.timeout(decline_after)
             market.set_stage(customer, lifecycle.DECLINE)

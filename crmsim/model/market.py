@@ -18,11 +18,12 @@ import numpy as np
 import simpy
 from scipy import special
 
-from crmsim.distributions import GammaGammaSpend, trait_quantile
+from crmsim.distributions import GammaDist, GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
 from crmsim.model.customer import Customer, contractual_life, noncontractual_life
 from crmsim.model.satisfaction import experience
+from crmsim.policies.rewards import RewardsProgramme
 from crmsim.policies.service_desk import QUICK, ServiceDesk
 from crmsim.results import (
     ACQUIRED,
@@ -30,8 +31,10 @@ from crmsim.results import (
     FAILURE,
     PAYMENT,
     PURCHASE,
+    REDEMPTION,
     RESOLUTION,
     STAGE,
+    TIER,
     Recorder,
 )
 from crmsim.streams import ROW_BLOCKS, Column, CustomerDraws, Purpose, RandomStreams
@@ -43,7 +46,7 @@ _FAILURE, _COMPLAINT, _RECOVERY = Column.FAILURE, Column.COMPLAINT, Column.RECOV
 #: adding a trait never shifts the others)
 TRAIT_COLUMNS = (
     "segment", "purchase_rate", "churn_propensity", "spend_rate", "price_sensitivity",
-    "complaint_propensity", "initial_expectation",
+    "complaint_propensity", "initial_expectation", "enrolment", "quality_fit",
 )
 _TRAIT_BLOCK = 16  # room for traits added later
 
@@ -94,6 +97,24 @@ def _late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     return event
 
 
+def log_rate_moments(rate) -> tuple[float, float]:
+    """Mean and sd of log λ across customers (Gamma: ψ(r) − log α and √ψ′(r))."""
+    if isinstance(rate, GammaDist):
+        return (float(special.digamma(rate.shape) - math.log(rate.rate)),
+                float(math.sqrt(special.polygamma(1, rate.shape))))
+    return (math.log(rate) if rate > 0 else 0.0), 0.0
+
+
+def loyalty_type(satisfaction: float, repeat_purchases: int, threshold: int) -> str:
+    """Dick & Basu (1994): relative attitude (satisfaction ≥ 0) × repeat patronage."""
+    attitude, behaviour = satisfaction >= 0, repeat_purchases >= threshold
+    if attitude and behaviour:
+        return "true"
+    if attitude:
+        return "latent"
+    return "spurious" if behaviour else "none"
+
+
 class Market:
     """One run of the model. Use :func:`crmsim.simulate` rather than this class directly."""
 
@@ -111,8 +132,14 @@ class Market:
         self.contract_period = scenario.contract.period
         self.contract_price = scenario.contract.price
         self.decline_recency = scenario.lifecycle.decline_recency
-        self.beta_satisfaction = scenario.churn.coefficients.satisfaction
-        self.beta_switching = scenario.churn.coefficients.switching_cost
+        coefficients = scenario.churn.coefficients
+        self.beta_satisfaction = coefficients.satisfaction
+        self.beta_switching = coefficients.switching_cost
+        self.beta_lock_in = coefficients.lock_in
+        self.beta_competitor = coefficients.competitor
+        self.rewards = (RewardsProgramme(scenario.rewards, self.recorder.book)
+                        if scenario.rewards.enabled else None)
+        self._log_rate_moments = log_rate_moments(scenario.purchase.rate)
         self.satisfaction_cfg = scenario.satisfaction
         self.lifecycle_cfg = scenario.lifecycle
         service = scenario.service
@@ -139,6 +166,7 @@ class Market:
         if sc.acquisition.rate > 0:
             self.env.process(self._paid_acquisition(sc.acquisition.rate))
         self.env.process(self._reporter(sc.report_every))
+        self.env.process(self._loyalty_reference(self.loyalty_reference_time))
         self.env.run(until=sc.horizon)
         if not self.recorder.snapshots or self.recorder.snapshots[-1]["time"] < sc.horizon:
             self._snapshot(sc.horizon)
@@ -153,6 +181,21 @@ class Market:
             self.acquired += 1
             self.recorder.book(self.env.now, "acquisition_cost", cost)
 
+    @property
+    def loyalty_reference_time(self) -> float:
+        """When loyalty types are read for the churn-by-type KPIs: the first switching-cost
+        shock or competitor change if there is one, else half-way through the run."""
+        times = [shock.at for seg in self.segments for shock in seg.switching_cost.shocks]
+        times += [step.at for step in self.scenario.competitor.schedule]
+        return min(times) if times else self.scenario.horizon / 2
+
+    def _loyalty_reference(self, at: float):
+        yield self.env.timeout(at)
+        threshold = self.lifecycle_cfg.formation_after
+        for c in self.customers:
+            if c.active:
+                c.loyalty_at_reference = loyalty_type(c.satisfaction, c.purchases - 1, threshold)
+
     def _reporter(self, every: float):
         """Snapshots at 0, every, 2·every, ... each after all other events at that time."""
         env = self.env
@@ -165,6 +208,9 @@ class Market:
         fixed = self.scenario.economics.fixed_cost
         if fixed:
             self.recorder.book(now, "fixed_cost", fixed * (now - last))
+        program = self.scenario.rewards
+        if program.enabled and program.fixed_cost:
+            self.recorder.book(now, "program_cost", program.fixed_cost * (now - last))
         wage = self.scenario.service.wage
         if wage and self.desk is not None:
             self.recorder.book(now, "desk_cost",
@@ -209,6 +255,7 @@ class Market:
         sat = self.satisfaction_cfg
         values["initial_expectation"] = sat.initial_expectation + (
             sat.expectation_noise * special.ndtri(col["initial_expectation"]))
+        fit = (sat.fit_sd * special.ndtri(col["quality_fit"])).tolist()
         theta = values["churn_propensity"]
         with np.errstate(divide="ignore"):
             churn_logit = np.log(theta) - np.log1p(-theta)  # ±inf at θ = 0 or 1
@@ -216,6 +263,9 @@ class Market:
         spend_level = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
                                values["spend_rate"])
         spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)  # 0: a constant spend
+        joined = (self.rewards.enrol(values["purchase_rate"], col["enrolment"],
+                                     *self._log_rate_moments)
+                  if self.rewards is not None else np.zeros(count, dtype=bool)).tolist()
         block0 = streams.event_rows(0, first_id, count, spend_shapes)
         created = []
         record, start, segments = self.recorder.event, self.env.process, self.segments
@@ -237,6 +287,8 @@ class Market:
             c.complaint_propensity = complaint
             c.initial_expectation = c.expectation = expectation
             c.draws = CustomerDraws(streams, cid, shape, block0, row * ROW_BLOCKS[0])
+            c.member = joined[row]
+            c.fit = fit[row]
             self.customers.append(c)
             record(at, cid, ACQUIRED, cost)
             self.set_stage(c, lifecycle.EXPLORATION)
@@ -267,13 +319,13 @@ class Market:
         ``double_deviation``) times that for a customer who has failed before.
         """
         before = c.satisfaction
-        shortfall = 0.0
+        shift = c.fit
         if failed:
-            shortfall = self.failure_severity * (
+            shift -= self.failure_severity * (
                 1.0 + self.scenario.service.double_deviation if c.failures else 1.0)
             c.failures += 1
             self.recorder.event(self.env.now, c.id, FAILURE)
-        experience(c, self.satisfaction_cfg, noise, shortfall)
+        experience(c, self.satisfaction_cfg, noise, shift)
         self.satisfaction_sum += c.satisfaction - before
         self._update_stage(c)
 
@@ -284,10 +336,27 @@ class Market:
             self.set_stage(c, stage)
 
     def _pay(self, c: Customer, amount: float, kind: int) -> None:
-        """Money received: only recorded now; revenue, margin and NPV are derived at the end."""
+        """Money received: only recorded now; revenue, margin and NPV are derived at the end.
+
+        A programme member pays the tier price and earns (and may redeem) points.
+        """
         c.purchases += 1
         self.purchases += 1
-        self.recorder.event(self.env.now, c.id, kind, amount)
+        now = self.env.now
+        if c.member:
+            amount *= self.rewards.price_factor(c)
+            self.recorder.event(now, c.id, kind, amount)
+            redeemed, tier = self.rewards.on_purchase(c, now, amount)
+            if redeemed:
+                self.recorder.event(now, c.id, REDEMPTION, float(redeemed))
+            if tier is not None:
+                self.recorder.event(now, c.id, TIER, details=self.rewards.tier_name(tier))
+            return
+        self.recorder.event(now, c.id, kind, amount)
+
+    def rate_factor(self, c: Customer) -> float:
+        """Programme effects on the customer's purchase rate (1 for non-members)."""
+        return self.rewards.rate_factor(c) if c.member else 1.0
 
     def purchase(self, c: Customer):
         """A non-contractual purchase: spend, experience, stage.
@@ -344,16 +413,37 @@ class Market:
         self._update_stage(c)
 
     def switching_cost(self, c: Customer) -> float:
-        """The customer's switching cost now: procedural + financial + relational(tenure)."""
+        """The customer's switching cost now: procedural + financial + relational(tenure),
+        each multiplied by the shocks that have happened (``switching_cost.shocks``)."""
         sc = c.segment.switching_cost
-        value = c.segment.fixed_switching_cost
-        if sc.relational:
-            tenure = self.env.now - c.acquired_at
-            value += sc.relational * -math.expm1(-tenure / sc.relational_buildup)
+        now = self.env.now
+        if not sc.shocks:
+            value = c.segment.fixed_switching_cost
+            if sc.relational:
+                value += sc.relational * -math.expm1(-(now - c.acquired_at) / sc.relational_buildup)
+            return value
+        factor = {"procedural": 1.0, "financial": 1.0, "relational": 1.0}
+        for shock in sc.shocks:
+            if shock.at <= now:
+                for component in shock.components:
+                    factor[component] *= shock.factor
+        relational = sc.relational * -math.expm1(-(now - c.acquired_at) / sc.relational_buildup)
+        return (sc.procedural * factor["procedural"] + sc.financial * factor["financial"]
+                + relational * factor["relational"])
+
+    def competitor_attractiveness(self, now: float) -> float:
+        value = self.scenario.competitor.attractiveness
+        for step in self.scenario.competitor.schedule:
+            if step.at <= now:
+                value = step.value
         return value
 
     def churn_terms(self, c: Customer) -> dict[str, float]:
-        """β_k · x_k for each churn driver (reasons as keys)."""
+        """β_k · x_k for each churn driver, keyed by the churn reason it stands for.
+
+        The one place the churn push is computed: the decision sums it, the churn reason is its
+        largest positive entry, and the retention decomposition leaves entries out.
+        """
         terms = {}
         if self.beta_satisfaction:
             after_failure = c.pending_outcome is not None
@@ -361,6 +451,11 @@ class Market:
                 self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
         if self.beta_switching:
             terms["low_switching_cost"] = self.beta_switching * self.switching_cost(c)
+        if self.beta_lock_in and c.member:
+            terms["reward_lock_in"] = self.beta_lock_in * self.rewards.lock_in(c)
+        if self.beta_competitor:
+            terms["competitor"] = self.beta_competitor * c.price_sensitivity * (
+                self.competitor_attractiveness(self.env.now))
         return terms
 
     def decides_to_churn(self, c: Customer, u: float) -> bool:
@@ -369,15 +464,12 @@ class Market:
         A recovery-paradox bonus lifts satisfaction but not the decision (de Matos et al. 2007:
         the paradox shows in satisfaction, not in repurchase).
         """
-        push = 0.0
-        if self.beta_satisfaction:
-            push += self.beta_satisfaction * (c.satisfaction - c.recovery_bonus)
-        if self.beta_switching:
-            push += self.beta_switching * self.switching_cost(c)
+        terms = self.churn_terms(c)
+        push = sum(terms.values())
         p = churn_rule.sigmoid(c.churn_logit + push) if push else c.churn_propensity
         churned = u < p
         if churned:
-            c.churn_reason = churn_rule.reason(self.churn_terms(c))
+            c.churn_reason = churn_rule.reason(terms)
         if c.pending_outcome is not None:
             self.desk.outcome_log.append((c.pending_outcome, churned))
             c.pending_outcome = None
@@ -392,4 +484,6 @@ class Market:
         self.churned += 1
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
+        if c.member:
+            self.rewards.forfeit(c)
         c.draws = c.handling = None

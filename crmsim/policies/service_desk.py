@@ -149,7 +149,7 @@ class ServiceDesk:
         if self.resource is None:  # nobody to answer
             self._log(arrival, math.nan, False, kind)
             return False
-        priority = self.priority[customer.segment.name] + (
+        priority = self.priority[customer.segment.name] - customer.priority_boost + (
             cfg.complaint_priority if kind == COMPLAINT else 0)
         with self.resource.request(priority=priority) as request:
             if cfg.patience is None:
@@ -190,7 +190,8 @@ class ServiceDesk:
         env = self.env
         handle = self._handle_time(self.handling_stream(customer).next())
         self.callbacks += 1
-        priority = self.priority[customer.segment.name] + self.cfg.complaint_priority
+        priority = (self.priority[customer.segment.name] - customer.priority_boost
+                    + self.cfg.complaint_priority)
         with self.resource.request(priority=priority) as request:
             yield request
             yield env.timeout(handle)
