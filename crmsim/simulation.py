@@ -103,9 +103,10 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     table["loyalty_at_reference"] = pd.Categorical(
         [c.loyalty_at_reference or "not yet" for c in cs], categories=[*LOYALTY_TYPES, "not yet"])
     if market.rewards is not None:
-        table["member"] = [c.member for c in cs]
-        table["points"] = [c.points for c in cs]
-        table["member_tier"] = [market.rewards.tier_name(c.tier) for c in cs]
+        table["member"] = [c.membership is not None for c in cs]
+        table["points"] = [c.membership.points if c.membership else 0.0 for c in cs]
+        table["member_tier"] = [market.rewards.tier_name(c.membership.tier) if c.membership
+                                else "none" for c in cs]
     return table
 
 

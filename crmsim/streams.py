@@ -153,17 +153,18 @@ class CustomerDraws:
     k-th event needs them. Only the current block is kept (rows are read in order).
     """
 
-    __slots__ = ("_streams", "_owner", "_spend_shape", "_first", "_rows", "_data", "_offset")
+    __slots__ = ("_streams", "_owner", "_spend_shape", "_first", "_rows", "_data", "_base")
 
     def __init__(self, streams: RandomStreams, owner: int, spend_shape: float,
-                 block0: np.ndarray, offset: int):
+                 block0: np.ndarray, first_owner: int):
+        """``block0`` holds the first block of owners ``first_owner, first_owner + 1, ...``."""
         self._streams = streams
         self._owner = owner
         self._spend_shape = spend_shape
         self._first = 0
         self._rows = ROW_BLOCKS[0]
         self._data = block0
-        self._offset = offset
+        self._base = first_owner  # the block's first owner (shared: no int per customer)
 
     def row(self, k: int) -> list[float]:
         """The draws of the customer's event ``k`` (0 = the acquisition purchase/payment)."""
@@ -172,9 +173,9 @@ class CustomerDraws:
             block, self._first = block_of_row(k)
             self._rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
             self._data = self._streams.customer_rows(block, self._owner, self._spend_shape)
-            self._offset = 0
+            self._base = self._owner
             i = k - self._first
-        return self._data[self._offset + i].tolist()
+        return self._data[(self._owner - self._base) * self._rows + i].tolist()
 
 
 class Stream:

@@ -41,13 +41,13 @@ def test_different_owner_block_purpose_or_seed_differ():
 def test_customer_draws_read_rows_in_order_across_blocks():
     s = _streams()
     block0 = s.event_rows(0, 3, 1, np.array([np.nan]))
-    draws = CustomerDraws(s, 3, float("nan"), block0, 0)
+    draws = CustomerDraws(s, 3, float("nan"), block0, 3)
     rows = np.array([draws.row(k) for k in range(40)])
     assert len(np.unique(rows[:, Column.CHURN])) == 40
     assert np.array_equal(rows[:4], block0)
     first, start = block_of_row(20)
     assert np.array_equal(rows[start:start + 16], s.customer_rows(first, 3, float("nan"))[:20])
-    again = CustomerDraws(s, 3, float("nan"), block0, 0)
+    again = CustomerDraws(s, 3, float("nan"), block0, 3)
     assert again.row(33) == draws.row(33)  # a pure function of the event number
 
 

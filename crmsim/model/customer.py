@@ -31,13 +31,13 @@ class Customer:
     __slots__ = (
         "id", "segment", "acquired_at", "churned_at", "churn_reason", "stage",
         # latent traits
-        "purchase_rate", "churn_propensity", "churn_logit", "spend_rate", "spend_level", "price_sensitivity",
+        "purchase_rate", "churn_propensity", "spend_rate", "spend_level", "price_sensitivity",
         "complaint_propensity", "initial_expectation", "fit",
         # state
         "expectation", "satisfaction", "purchases", "failures", "recovery_bonus",
         "pending_outcome", "loyalty_at_reference",
-        # rewards programme
-        "member", "points", "trailing_spend", "last_spend", "tier", "priority_boost", "slump",
+        # rewards programme state (None for non-members)
+        "membership",
         # random draws (released when the customer churns)
         "draws", "handling",
     )
@@ -56,12 +56,17 @@ class Customer:
         self.pending_outcome = None  # complaint outcome awaiting the next churn decision
         self.loyalty_at_reference = None  # Dick & Basu type at the loyalty reference time
         self.handling = None
-        self.member = False
-        self.points = self.trailing_spend = 0.0
-        self.last_spend = acquired_at
-        self.tier = -1  # no tier
-        self.priority_boost = 0
-        self.slump = False
+        self.membership = None
+
+    @property
+    def member(self) -> bool:
+        """Whether the customer joined the rewards programme."""
+        return self.membership is not None
+
+    @property
+    def priority_boost(self) -> int:
+        """Desk priority gained from a membership tier."""
+        return self.membership.priority_boost if self.membership is not None else 0
 
     @property
     def active(self) -> bool:
@@ -81,7 +86,7 @@ def noncontractual_life(market, customer: Customer):
     decline_after = market.decline_recency / rate
     while True:
         gap = -math.log1p(-timing) / rate  # exponential with rate λ_i
-        if customer.member:  # goal gradient / post-reward slump
+        if customer.membership is not None:  # goal gradient / post-reward slump
             gap /= market.rate_factor(customer)
         if gap > decline_after and customer.stage != lifecycle.DECLINE:
             yield env.timeout(decline_after)

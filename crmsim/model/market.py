@@ -23,7 +23,7 @@ from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
 from crmsim.model.customer import Customer, contractual_life, noncontractual_life
 from crmsim.model.satisfaction import experience
-from crmsim.policies.rewards import RewardsProgramme
+from crmsim.policies.rewards import Membership, RewardsProgramme
 from crmsim.policies.service_desk import QUICK, ServiceDesk
 from crmsim.results import (
     ACQUIRED,
@@ -37,7 +37,7 @@ from crmsim.results import (
     TIER,
     Recorder,
 )
-from crmsim.streams import ROW_BLOCKS, Column, CustomerDraws, Purpose, RandomStreams
+from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams
 
 _EXPERIENCE, _SPEND, _CHURN, _TIMING = Column.EXPERIENCE, Column.SPEND, Column.CHURN, Column.TIMING
 _FAILURE, _COMPLAINT, _RECOVERY = Column.FAILURE, Column.COMPLAINT, Column.RECOVERY
@@ -255,10 +255,9 @@ class Market:
         sat = self.satisfaction_cfg
         values["initial_expectation"] = sat.initial_expectation + (
             sat.expectation_noise * special.ndtri(col["initial_expectation"]))
-        fit = (sat.fit_sd * special.ndtri(col["quality_fit"])).tolist()
+        fit_sd = sat.fit_sd
+        fit = (fit_sd * special.ndtri(col["quality_fit"])).tolist()
         theta = values["churn_propensity"]
-        with np.errstate(divide="ignore"):
-            churn_logit = np.log(theta) - np.log1p(-theta)  # ±inf at θ = 0 or 1
         gamma_gamma = ~np.isnan(spend_shapes)
         spend_level = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
                                values["spend_rate"])
@@ -271,24 +270,27 @@ class Market:
         record, start, segments = self.recorder.event, self.env.process, self.segments
         inquiries = self.desk is not None and self.scenario.service.contact_rate > 0
         rows = zip(range(first_id, first_id + count), seg_index.tolist(),
-                   values["purchase_rate"].tolist(), theta.tolist(), churn_logit.tolist(),
-                   spend_rate.tolist(), spend_level.tolist(), spend_shapes.tolist(),
+                   values["purchase_rate"].tolist(), theta.tolist(),
+                   spend_rate.tolist(), spend_level.tolist(),
                    values["price_sensitivity"].tolist(), values["complaint_propensity"].tolist(),
                    values["initial_expectation"].tolist())
-        for row, (cid, k, rate, theta_i, logit_i, nu, level, shape, price, complaint,
+        # one shared float per segment, not one per customer
+        segment_shapes = [float(s.spend.p) if isinstance(s.spend, GammaGammaSpend) else math.nan
+                          for s in segments]
+        for row, (cid, k, rate, theta_i, nu, level, price, complaint,
                   expectation) in enumerate(rows):
             c = Customer(cid, segments[k], at)
             c.purchase_rate = rate
             c.churn_propensity = theta_i
-            c.churn_logit = logit_i
             c.spend_rate = nu  # Gamma–Gamma ν: spend = Gamma(p) draw / ν
             c.spend_level = level
             c.price_sensitivity = price
             c.complaint_propensity = complaint
             c.initial_expectation = c.expectation = expectation
-            c.draws = CustomerDraws(streams, cid, shape, block0, row * ROW_BLOCKS[0])
-            c.member = joined[row]
-            c.fit = fit[row]
+            c.draws = CustomerDraws(streams, cid, segment_shapes[k], block0, first_id)
+            if joined[row]:
+                c.membership = Membership(at)
+            c.fit = fit[row] if fit_sd else 0.0
             self.customers.append(c)
             record(at, cid, ACQUIRED, cost)
             self.set_stage(c, lifecycle.EXPLORATION)
@@ -343,8 +345,8 @@ class Market:
         c.purchases += 1
         self.purchases += 1
         now = self.env.now
-        if c.member:
-            amount *= self.rewards.price_factor(c)
+        if c.membership is not None:
+            amount *= self.rewards.price_factor(c.membership)
             self.recorder.event(now, c.id, kind, amount)
             redeemed, tier = self.rewards.on_purchase(c, now, amount)
             if redeemed:
@@ -356,7 +358,7 @@ class Market:
 
     def rate_factor(self, c: Customer) -> float:
         """Programme effects on the customer's purchase rate (1 for non-members)."""
-        return self.rewards.rate_factor(c) if c.member else 1.0
+        return self.rewards.rate_factor(c.membership) if c.membership is not None else 1.0
 
     def purchase(self, c: Customer):
         """A non-contractual purchase: spend, experience, stage.
@@ -451,8 +453,8 @@ class Market:
                 self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
         if self.beta_switching:
             terms["low_switching_cost"] = self.beta_switching * self.switching_cost(c)
-        if self.beta_lock_in and c.member:
-            terms["reward_lock_in"] = self.beta_lock_in * self.rewards.lock_in(c)
+        if self.beta_lock_in and c.membership is not None:
+            terms["reward_lock_in"] = self.beta_lock_in * self.rewards.lock_in(c.membership)
         if self.beta_competitor:
             terms["competitor"] = self.beta_competitor * c.price_sensitivity * (
                 self.competitor_attractiveness(self.env.now))
@@ -466,7 +468,7 @@ class Market:
         """
         terms = self.churn_terms(c)
         push = sum(terms.values())
-        p = churn_rule.sigmoid(c.churn_logit + push) if push else c.churn_propensity
+        p = churn_rule.probability(c.churn_propensity, push)
         churned = u < p
         if churned:
             c.churn_reason = churn_rule.reason(terms)
@@ -484,6 +486,6 @@ class Market:
         self.churned += 1
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
-        if c.member:
-            self.rewards.forfeit(c)
+        if c.membership is not None:
+            self.rewards.forfeit(c.membership)
         c.draws = c.handling = None

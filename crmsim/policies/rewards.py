@@ -26,6 +26,19 @@ import numpy as np
 from crmsim.model.churn import logit, sigmoid
 
 
+class Membership:
+    """A member's programme state (only members carry one)."""
+
+    __slots__ = ("points", "trailing_spend", "last_spend", "tier", "priority_boost", "slump")
+
+    def __init__(self, since: float):
+        self.points = self.trailing_spend = 0.0
+        self.last_spend = since
+        self.tier = -1  # no tier
+        self.priority_boost = 0
+        self.slump = False
+
+
 class RewardsProgramme:
     """The programme of one run: membership, the points ledger and its KPIs."""
 
@@ -55,19 +68,19 @@ class RewardsProgramme:
 
     # ------------------------------------------------------------------ purchases
 
-    def price_factor(self, c) -> float:
+    def price_factor(self, m: Membership) -> float:
         """1 − the member's tier discount."""
-        return 1.0 - self.tiers[c.tier].discount if c.tier >= 0 else 1.0
+        return 1.0 - self.tiers[m.tier].discount if m.tier >= 0 else 1.0
 
-    def rate_factor(self, c) -> float:
+    def rate_factor(self, m: Membership) -> float:
         """Goal gradient and post-reward slump on the member's purchase rate."""
         cfg = self.cfg
         factor = 1.0
         if cfg.goal_gradient:
-            factor *= 1.0 + cfg.goal_gradient * min(c.points / cfg.redemption_threshold, 1.0)
-        if c.slump:
+            factor *= 1.0 + cfg.goal_gradient * min(m.points / cfg.redemption_threshold, 1.0)
+        if m.slump:
             factor *= 1.0 - cfg.post_reward_slump
-            c.slump = False
+            m.slump = False
         return factor
 
     def on_purchase(self, c, now: float, paid: float):
@@ -76,44 +89,45 @@ class RewardsProgramme:
         Returns (redemptions, new tier index or None if unchanged).
         """
         cfg = self.cfg
-        if cfg.expiry is not None and c.points and now - c.last_spend > cfg.expiry:
-            self.expired += c.points
-            c.points = 0.0
+        m = c.membership
+        if cfg.expiry is not None and m.points and now - m.last_spend > cfg.expiry:
+            self.expired += m.points
+            m.points = 0.0
         earned = cfg.points_per_unit * paid
         self.earned += earned
-        c.points += earned
+        m.points += earned
         redeemed = 0
-        if c.points >= cfg.redemption_threshold:
-            redeemed = int(c.points // cfg.redemption_threshold)
-            c.points -= redeemed * cfg.redemption_threshold
+        if m.points >= cfg.redemption_threshold:
+            redeemed = int(m.points // cfg.redemption_threshold)
+            m.points -= redeemed * cfg.redemption_threshold
             self.redeemed += redeemed * cfg.redemption_threshold
             self.redemptions += redeemed
             self.book(now, "program_cost", redeemed * cfg.redemption_value)
-            c.slump = cfg.post_reward_slump > 0
-        c.trailing_spend = c.trailing_spend * math.exp(
-            -(now - c.last_spend) / cfg.tier_window) + paid
-        c.last_spend = now
+            m.slump = cfg.post_reward_slump > 0
+        m.trailing_spend = m.trailing_spend * math.exp(
+            -(now - m.last_spend) / cfg.tier_window) + paid
+        m.last_spend = now
         tier = -1
         for index, t in enumerate(self.tiers):
-            if c.trailing_spend >= t.min_spend:
+            if m.trailing_spend >= t.min_spend:
                 tier = index
-        if tier != c.tier:
+        if tier != m.tier:
             lift = (self.tiers[tier].expectation_lift if tier >= 0 else 0.0) - (
-                self.tiers[c.tier].expectation_lift if c.tier >= 0 else 0.0)
+                self.tiers[m.tier].expectation_lift if m.tier >= 0 else 0.0)
             c.expectation += lift
-            c.tier = tier
-            c.priority_boost = self.tiers[tier].priority_boost if tier >= 0 else 0
+            m.tier = tier
+            m.priority_boost = self.tiers[tier].priority_boost if tier >= 0 else 0
             return redeemed, tier
         return redeemed, None
 
-    def lock_in(self, c) -> float:
+    def lock_in(self, m: Membership) -> float:
         """Points toward the next reward (0..1) plus the tier rank (1 for the lowest tier)."""
-        return min(c.points / self.cfg.redemption_threshold, 1.0) + (c.tier + 1)
+        return min(m.points / self.cfg.redemption_threshold, 1.0) + (m.tier + 1)
 
-    def forfeit(self, c) -> None:
+    def forfeit(self, m: Membership) -> None:
         """A leaving member's points are lost (breakage)."""
-        self.expired += c.points
-        c.points = 0.0
+        self.expired += m.points
+        m.points = 0.0
 
     def tier_name(self, index: int) -> str:
         return self.tiers[index].name if index >= 0 else "none"
@@ -121,7 +135,8 @@ class RewardsProgramme:
     # ------------------------------------------------------------------ results
 
     def kpis(self, customers) -> dict[str, float]:
-        outstanding = sum(c.points for c in customers if c.member and c.active)
+        outstanding = sum(c.membership.points for c in customers
+                          if c.membership is not None and c.active)
         value_per_point = self.cfg.redemption_value / self.cfg.redemption_threshold
         earned = self.earned
         return {
