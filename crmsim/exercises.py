@@ -119,6 +119,21 @@ def _sequential_replications() -> int:
                           max_replications=64, progress=False).replications
 
 
+def _points_breakage() -> float:
+    import crmsim
+
+    sc = crmsim.load_scenario("retail_points").with_overrides({"customers.initial": 600})
+    return round(crmsim.simulate(sc, seed=1).kpis["breakage"], 3)
+
+
+def _portability_type() -> str:
+    import crmsim
+
+    sc = crmsim.load_scenario("telecom_portability").with_overrides({"customers.initial": 1500})
+    k = crmsim.simulate(sc, seed=0).kpis
+    return "spurious" if k["churn_rate_spurious"] > k["churn_rate_true"] else "true"
+
+
 def _sbg_s3() -> float:
     from crmsim.analysis import sbg_survival
 
@@ -187,6 +202,19 @@ EXERCISES: dict[str, Exercise] = {
         "Which complaint outcome keeps customers best: 'quick', 'resolved', 'silent' or "
         "'unresolved'?",
         lambda: "quick", "look at res.recovery, or at the TARP studies"),
+    "05.1": Exercise(
+        "retail_points with 600 customers, seed 1: what share of the points earned was lost to "
+        "expiry or by leaving members (breakage)? (three decimals)",
+        _points_breakage, "res.kpis['breakage']", tolerance=0.0015),
+    "05.2": Exercise(
+        "telecom_portability with 1500 customers, seed 0: after number portability, which "
+        "loyalty type churns more, 'true' or 'spurious'?",
+        _portability_type, "compare res.kpis['churn_rate_true'] and ['churn_rate_spurious']"),
+    "05.3": Exercise(
+        "When heavy buyers join a programme more often, does comparing members with "
+        "non-members overstate or understate what the programme does? 'overstate' or "
+        "'understate'",
+        lambda: "overstate", "members would have bought more anyway"),
     "08.1": Exercise(
         "Notebook 08's pair (500 customers, 180 days, service quality 0.70 vs 0.76), 8 paired "
         "replications, seed 0: is the whole 95% interval of the profit difference above 0? "

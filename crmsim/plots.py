@@ -155,6 +155,28 @@ def sweep_lines(summary: pd.DataFrame, key: str, kpi: str, ax=None, by: str | No
     return ax
 
 
+LOYALTY_COLORS = {"true": "#31a354", "latent": "#9ecae1", "spurious": "#fd8d3c",
+                  "none": "#bdbdbd"}
+
+
+def loyalty_quadrant(result, ax=None):
+    """Dick & Basu's quadrant: satisfaction (attitude) against repeat purchases (behaviour),
+    active customers coloured by loyalty type."""
+    ax = _axes(ax)
+    customers = result.customers[result.customers["churned_at"].isna()]
+    threshold = result.scenario.lifecycle.formation_after
+    for kind, group in customers.groupby("loyalty_type", observed=True):
+        ax.scatter(group["purchases"] - 1, group["satisfaction"], s=8, alpha=0.6,
+                   color=LOYALTY_COLORS[kind], label=f"{kind} ({len(group)})")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axvline(threshold - 0.5, color="k", lw=0.8)
+    ax.set_xlabel("repeat purchases (behaviour, 重复购买)")
+    ax.set_ylabel("satisfaction (attitude, 态度)")
+    ax.set_title("Loyalty types (忠诚类型): attitude × behaviour")
+    ax.legend(fontsize=8, markerscale=2)
+    return ax
+
+
 def _save_figures(folder, figures) -> list:
     """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig))."""
     import matplotlib
