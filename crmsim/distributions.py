@@ -90,11 +90,6 @@ SpendTrait = Annotated[
 UNION_TAGS = ("number", "distribution")
 
 
-def trait_mean(trait) -> float:
-    """Population mean of a trait given as a number or a distribution."""
-    return float(trait) if isinstance(trait, (int, float)) else trait.mean
-
-
 def trait_quantile(trait, u: np.ndarray) -> np.ndarray:
     """Customers' values of a trait from their uniforms ``u`` (inverse CDF, vectorized).
 

@@ -19,7 +19,6 @@ A :class:`RunResult` is what :func:`crmsim.simulate` returns:
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmsim.analysis.clv import discount_factor
 from crmsim.model import lifecycle
 
 #: kinds of events, in the order of their codes
@@ -84,11 +84,6 @@ KPI_DESCRIPTIONS = {
 COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost", "program_cost")
 
 
-def discount_factors(times, discount_rate: float) -> np.ndarray:
-    """(1 + i)^(-t) for an array of times."""
-    return np.exp(-math.log1p(discount_rate) * np.asarray(times, dtype=float))
-
-
 class Recorder:
     """Collects events, costs and snapshots while a run goes on."""
 
@@ -115,7 +110,7 @@ class Recorder:
     def book(self, time: float, account: str, amount: float) -> None:
         """Book a cost at ``time`` (money received is derived from the events at the end)."""
         self.costs[account] = self.costs.get(account, 0.0) + amount
-        factor = (1.0 + self.discount_rate) ** -time if self.discount_rate else 1.0
+        factor = float(discount_factor(time, self.discount_rate))
         self.npv_costs[account] = self.npv_costs.get(account, 0.0) + amount * factor
 
     def snapshot(self, row: dict[str, float]) -> None:
@@ -163,7 +158,7 @@ class Ledger:
         self.customer = cols["customer_id"][paid]
         self.revenue = cols["amount"][paid]
         self.margin = self.revenue * margin_rate
-        self.discount = discount_factors(self.time, discount_rate)
+        self.discount = discount_factor(self.time, discount_rate)
         self._acquired_at = acquired_at
         self._initial = initial
         self._discount_rate = discount_rate
@@ -178,7 +173,7 @@ class Ledger:
             "revenue": np.bincount(c, weights=self.revenue, minlength=n),
             "margin": np.bincount(c, weights=self.margin, minlength=n),
             "npv_margin": np.bincount(
-                c, weights=self.margin * discount_factors(tenure, self._discount_rate),
+                c, weights=self.margin * discount_factor(tenure, self._discount_rate),
                 minlength=n),
             "last_purchase": last,
         }
@@ -235,8 +230,6 @@ class RunResult:
     KPIs are computed when the run ends; the tables are built from the recorded columns the
     first time they are read (an experiment that needs only KPIs never pays for pandas).
     """
-
-    TABLES = ("events", "customers", "timeseries", "recovery", "contacts")
 
     def __init__(self, scenario: Any, seed: int | None, kpis: dict[str, float],
                  builders: dict[str, Callable[[], pd.DataFrame]],
