@@ -43,6 +43,18 @@ def _scenario_with_sets(path: str, sets: list[str]) -> Scenario:
     return scenario
 
 
+def _informative(kpis: pd.DataFrame) -> list[str]:
+    """KPIs that are not zero or undefined in every row (a tidy kpi/value table)."""
+    shown = kpis.groupby("kpi", sort=False)["value"].apply(
+        lambda v: bool(((v != 0) & v.notna()).any()))
+    return [k for k, keep in shown.items() if keep]
+
+
+def _hidden_note(total: int, shown: int) -> None:
+    if shown < total:
+        print(f"({total - shown} KPIs not shown: zero or undefined everywhere; --out writes all)")
+
+
 def _print_table(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 200, "display.max_columns", 20,
                            "display.width", 140, "display.float_format", format_number):
@@ -63,7 +75,10 @@ def cmd_run(args) -> int:
     scenario = _scenario_with_sets(args.scenario, args.set)
     result = simulate(scenario, seed=args.seed)
     print(f"{scenario.name} — seed {args.seed}, horizon {scenario.horizon:g} {scenario.time_unit}")
-    _print_table(result.kpi_table())
+    table = result.kpi_table()
+    shown = _informative(pd.DataFrame({"kpi": table.index, "value": table["value"].astype(float)}))
+    _print_table(table.loc[shown])
+    _hidden_note(len(table), len(shown))
     if args.out:
         from crmsim.plots import save_run_plots
 
@@ -102,15 +117,16 @@ def cmd_compare(args) -> int:
                          max_replications=args.max_replications)
     print(f"{comparison.replications} replications per scenario, seed {args.seed}, "
           "common random numbers; mean [95% interval]")
-    _print_table(comparison.side_by_side())
+    shown = _informative(comparison.kpis)
+    _print_table(comparison.side_by_side(shown))
+    _hidden_note(comparison.kpis["kpi"].nunique(), len(shown))
     if len(scenarios) > 1:
         print(f"\npaired differences against '{next(iter(scenarios))}' (mean [95% interval]):")
         diff = comparison.differences.reset_index()
         diff["difference"] = [interval_text(m, lo, hi, sign=True) for m, lo, hi in
                               zip(diff["mean"], diff["low"], diff["high"])]
         _print_table(diff.pivot(index="kpi", columns="scenario", values="difference")
-                     .loc[[k for k in dict.fromkeys(comparison.kpis["kpi"])
-                           if k in set(diff["kpi"])]])
+                     .loc[[k for k in shown if k in set(diff["kpi"])]])
     if not comparison.failures.empty:
         print(f"\n{len(comparison.failures)} replication(s) failed:", file=sys.stderr)
         _print_table(comparison.failures)

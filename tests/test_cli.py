@@ -96,3 +96,11 @@ def test_sweep_prints_one_row_per_value(capsys):
 def test_validate_subset_passes(capsys):
     assert main(["validate", "--only", "clv", "--set", "customers.initial=1500"]) == 0
     assert "1 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_kpis_zero_or_undefined_everywhere_are_hidden_from_the_printout(capsys):
+    assert main(["run", "retail_baseline", *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "desk_asa" not in printed and "KPIs not shown" in printed
+    assert main(["run", "complaints_recovery", *SMALL]) == 0
+    assert "desk_asa" in capsys.readouterr().out
