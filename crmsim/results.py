@@ -189,18 +189,25 @@ class Ledger:
             index = np.searchsorted(period_ends, times, side="left")
             return np.bincount(index, weights=weights, minlength=k + 1)[:k]
 
-        t, kind, who = self.cols["time"], self.cols["kind"], self.cols["customer_id"]
-        new = (kind == ACQUIRED) & (who >= self._initial)
+        t = self.cols["time"]
         return pd.DataFrame({
-            "acquired": binned(t[new]).astype(int),
-            "churned": binned(t[kind == CHURN]).astype(int),
+            "acquired": binned(t[self._new_customers()]).astype(int),
+            "churned": binned(t[self.cols["kind"] == CHURN]).astype(int),
             "purchases": binned(self.time).astype(int),
             "revenue": binned(self.time, self.revenue),
             "margin": binned(self.time, self.margin),
         })
 
+    def _new_customers(self) -> np.ndarray:
+        """Mask of the 'acquired' events of customers acquired after t = 0."""
+        return (self.cols["kind"] == ACQUIRED) & (self.cols["customer_id"] >= self._initial)
+
     def totals(self) -> dict[str, float]:
+        """Counts and money of the whole run."""
         return {
+            "acquired": int(self._new_customers().sum()),
+            "churned": int((self.cols["kind"] == CHURN).sum()),
+            "purchases": len(self.time),
             "revenue": float(self.revenue.sum()),
             "margin": float(self.margin.sum()),
             "npv_margin": float((self.margin * self.discount).sum()),

@@ -18,7 +18,7 @@ import pandas as pd
 from crmsim.model import churn as churn_rule
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market, loyalty_type
-from crmsim.policies.service_desk import OUTCOMES, desk_figures
+from crmsim.policies import service_desk
 from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
 
@@ -62,9 +62,9 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
             "customers": lambda: customers_table(market, ledger),
             "timeseries": lambda: timeseries_table(rec.snapshots, ledger, market.desk),
             "recovery": lambda: (market.desk.recovery_table() if market.desk is not None
-                                 else empty_recovery_table()),
-            "contacts": lambda: (market.desk.log() if market.desk is not None else
-                                 pd.DataFrame(columns=["arrival", "wait", "answered", "kind"])),
+                                 else service_desk.recovery_table([])),
+            "contacts": lambda: (market.desk.log() if market.desk is not None
+                                 else service_desk.contact_log()),
         },
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
@@ -176,10 +176,10 @@ def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
     kpis = {
         "active_end": len(satisfaction),
         "initial": int(market.scenario.customers.initial),
-        "acquired": int(market.acquired),
-        "churned": int(market.churned),
-        "churn_rate": market.churned / total_customers if total_customers else math.nan,
-        "purchases": int(market.purchases),
+        "acquired": money["acquired"],
+        "churned": money["churned"],
+        "churn_rate": money["churned"] / total_customers if total_customers else math.nan,
+        "purchases": money["purchases"],
         "revenue": money["revenue"],
         "margin": money["margin"],
     }
@@ -201,15 +201,7 @@ def desk_kpis(market: Market) -> dict[str, float]:
     """The service-desk KPIs (zeros and NaNs when the scenario has no desk)."""
     if market.desk is not None:
         return market.desk.kpis(market.scenario.horizon)
-    empty = desk_figures(pd.DataFrame({"wait": [], "answered": []}), 1.0)
-    return {"failures": 0, "complaints": 0, "complaint_rate": math.nan, "desk_contacts": 0,
-            **{f"desk_{k}": v for k, v in empty.items() if k != "contacts"},
-            "desk_utilization": math.nan}
-
-
-def empty_recovery_table() -> pd.DataFrame:
-    return pd.DataFrame({"failures": 0, "stayed": 0, "stay_share": math.nan, "low": math.nan,
-                         "high": math.nan}, index=pd.Index(OUTCOMES, name="outcome"))
+    return service_desk.desk_kpis(service_desk.contact_log(), market.scenario.service.sla_target)
 
 
 def churn_by_loyalty(market: Market) -> dict[str, float]:

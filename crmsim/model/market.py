@@ -125,6 +125,9 @@ class Market:
         self.recorder = Recorder(scenario.economics.discount_rate)
         self.segments = resolve_segments(scenario)
         self._segment_edges = np.cumsum([s.share for s in self.segments])[:-1]
+        # the Gamma–Gamma shape p of each segment (NaN: constant spend); one shared float each
+        self._segment_shapes = [float(s.spend.p) if isinstance(s.spend, GammaGammaSpend)
+                                else math.nan for s in self.segments]
         self.customers: list[Customer] = []
         self.contractual = scenario.market.setting == "contractual"
         self.life = contractual_life if self.contractual else noncontractual_life
@@ -154,9 +157,6 @@ class Market:
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
         self.satisfaction_sum = 0.0
-        self.acquired = 0
-        self.churned = 0
-        self.purchases = 0
 
     # ------------------------------------------------------------------ running
 
@@ -178,7 +178,6 @@ class Market:
         while True:
             yield self.env.timeout(gaps.next() / rate)
             self.add_customers(len(self.customers), 1, at=self.env.now, cost=cost)
-            self.acquired += 1
             self.recorder.book(self.env.now, "acquisition_cost", cost)
 
     @property
@@ -237,16 +236,12 @@ class Market:
         col = {name: u[:, k] for k, name in enumerate(TRAIT_COLUMNS)}
         seg_index = np.searchsorted(self._segment_edges, col["segment"], side="right")
         values = {name: np.empty(count) for name in TRAIT_COLUMNS[1:]}
-        spend_shapes = np.full(count, np.nan)
         for k, seg in enumerate(self.segments):
             rows = seg_index == k
-            if not rows.any():
-                continue
             for trait, dist in (("purchase_rate", seg.purchase_rate),
                                 ("churn_propensity", seg.churn_base), ("spend_rate", seg.spend)):
                 values[trait][rows] = trait_quantile(dist, col[trait][rows])
-            if isinstance(seg.spend, GammaGammaSpend):
-                spend_shapes[rows] = seg.spend.p
+        spend_shapes = np.asarray(self._segment_shapes)[seg_index]  # NaN: a constant spend
         cust = self.scenario.customers
         values["price_sensitivity"] = trait_quantile(cust.price_sensitivity,
                                                      col["price_sensitivity"])
@@ -274,9 +269,6 @@ class Market:
                    spend_rate.tolist(), spend_level.tolist(),
                    values["price_sensitivity"].tolist(), values["complaint_propensity"].tolist(),
                    values["initial_expectation"].tolist())
-        # one shared float per segment, not one per customer
-        segment_shapes = [float(s.spend.p) if isinstance(s.spend, GammaGammaSpend) else math.nan
-                          for s in segments]
         for row, (cid, k, rate, theta_i, nu, level, price, complaint,
                   expectation) in enumerate(rows):
             c = Customer(cid, segments[k], at)
@@ -287,7 +279,7 @@ class Market:
             c.price_sensitivity = price
             c.complaint_propensity = complaint
             c.initial_expectation = c.expectation = expectation
-            c.draws = CustomerDraws(streams, cid, segment_shapes[k], block0, first_id)
+            c.draws = CustomerDraws(streams, cid, self._segment_shapes[k], block0, first_id)
             if joined[row]:
                 c.membership = Membership(at)
             c.fit = fit[row] if fit_sd else 0.0
@@ -343,18 +335,17 @@ class Market:
         A programme member pays the tier price and earns (and may redeem) points.
         """
         c.purchases += 1
-        self.purchases += 1
         now = self.env.now
-        if c.membership is not None:
+        member = c.membership is not None
+        if member:
             amount *= self.rewards.price_factor(c.membership)
-            self.recorder.event(now, c.id, kind, amount)
+        self.recorder.event(now, c.id, kind, amount)
+        if member:
             redeemed, tier = self.rewards.on_purchase(c, now, amount)
             if redeemed:
                 self.recorder.event(now, c.id, REDEMPTION, float(redeemed))
             if tier is not None:
                 self.recorder.event(now, c.id, TIER, details=self.rewards.tier_name(tier))
-            return
-        self.recorder.event(now, c.id, kind, amount)
 
     def rate_factor(self, c: Customer) -> float:
         """Programme effects on the customer's purchase rate (1 for non-members)."""
@@ -388,12 +379,17 @@ class Market:
         self.experience(c, draws[_EXPERIENCE], failed)
         return draws[_CHURN], ((draws[_COMPLAINT], draws[_RECOVERY]) if failed else None)
 
+    def _add_satisfaction(self, c: Customer, delta: float) -> None:
+        """Change a customer's satisfaction outside an experience (keeps the running sum and
+        the stage up to date)."""
+        c.satisfaction += delta
+        self.satisfaction_sum += delta
+        self._update_stage(c)
+
     def inquiry_abandoned(self, c: Customer) -> None:
         """A routine inquiry went unanswered: ``recovery.abandoned`` on satisfaction."""
         if c.active:
-            c.satisfaction += self.recovery_cfg.abandoned
-            self.satisfaction_sum += self.recovery_cfg.abandoned
-            self._update_stage(c)
+            self._add_satisfaction(c, self.recovery_cfg.abandoned)
 
     def recover(self, c: Customer, failure):
         """After a failure: the complaint and its outcome, then the recovery effect.
@@ -403,33 +399,30 @@ class Market:
         pre_failure = c.satisfaction
         outcome = yield from self.desk.complaint(c, *failure)
         recovery = self.recovery_cfg
-        before = c.satisfaction
-        c.satisfaction += getattr(recovery, outcome, 0.0)
+        delta = getattr(recovery, outcome, 0.0)
         if outcome == QUICK and recovery.paradox:
-            target = max(c.satisfaction, pre_failure + recovery.paradox_bonus)
-            c.recovery_bonus = max(0.0, target - max(c.satisfaction, pre_failure))
-            c.satisfaction = target
-        self.satisfaction_sum += c.satisfaction - before
+            after = c.satisfaction + delta
+            target = max(after, pre_failure + recovery.paradox_bonus)
+            c.recovery_bonus = max(0.0, target - max(after, pre_failure))
+            delta = target - c.satisfaction
         self.recorder.event(self.env.now, c.id, RESOLUTION, details=outcome)
         c.pending_outcome = outcome
-        self._update_stage(c)
+        self._add_satisfaction(c, delta)
 
     def switching_cost(self, c: Customer) -> float:
         """The customer's switching cost now: procedural + financial + relational(tenure),
         each multiplied by the shocks that have happened (``switching_cost.shocks``)."""
         sc = c.segment.switching_cost
         now = self.env.now
+        relational = (sc.relational * -math.expm1(-(now - c.acquired_at) / sc.relational_buildup)
+                      if sc.relational else 0.0)
         if not sc.shocks:
-            value = c.segment.fixed_switching_cost
-            if sc.relational:
-                value += sc.relational * -math.expm1(-(now - c.acquired_at) / sc.relational_buildup)
-            return value
+            return c.segment.fixed_switching_cost + relational
         factor = {"procedural": 1.0, "financial": 1.0, "relational": 1.0}
         for shock in sc.shocks:
             if shock.at <= now:
                 for component in shock.components:
                     factor[component] *= shock.factor
-        relational = sc.relational * -math.expm1(-(now - c.acquired_at) / sc.relational_buildup)
         return (sc.procedural * factor["procedural"] + sc.financial * factor["financial"]
                 + relational * factor["relational"])
 
@@ -483,7 +476,6 @@ class Market:
         self.set_stage(c, lifecycle.CHURNED)
         c.churned_at = now
         self.active -= 1
-        self.churned += 1
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
         if c.membership is not None:

@@ -221,26 +221,14 @@ class ServiceDesk:
 
     def log(self) -> pd.DataFrame:
         """The inbound-contact log: arrival, wait, answered, kind."""
-        return pd.DataFrame({
-            "arrival": np.frombuffer(self.arrival, dtype=float),
-            "wait": np.frombuffer(self.wait, dtype=float),
-            "answered": np.frombuffer(self.answered, dtype=np.int8).astype(bool),
-            "kind": np.where(np.frombuffer(self.kind, dtype=np.int8) == COMPLAINT,
-                             "complaint", "inquiry"),
-        })
+        return contact_log(np.frombuffer(self.arrival, dtype=float),
+                           np.frombuffer(self.wait, dtype=float),
+                           np.frombuffer(self.answered, dtype=np.int8),
+                           np.frombuffer(self.kind, dtype=np.int8))
 
     def kpis(self, horizon: float) -> dict[str, float]:
-        log = self.log()
-        figures = desk_figures(log, self.cfg.sla_target)
-        agent_time = self.agent_time(horizon)
-        return {
-            "failures": self.failures,
-            "complaints": self.complaints,
-            "complaint_rate": self.complaints / self.failures if self.failures else math.nan,
-            "desk_contacts": len(log),
-            **{f"desk_{k}": v for k, v in figures.items() if k != "contacts"},
-            "desk_utilization": self.busy_time / agent_time if agent_time else math.nan,
-        }
+        return desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
+                         self.busy_time, self.agent_time(horizon))
 
     def per_period(self, period_ends: np.ndarray) -> pd.DataFrame:
         """Desk figures per reporting period (contacts by their arrival time)."""
@@ -253,18 +241,46 @@ class ServiceDesk:
         return table
 
     def recovery_table(self) -> pd.DataFrame:
-        """Share of customers who stayed at the decision after a failure, by outcome."""
-        from crmsim.analysis.stats import proportion_ci
+        return recovery_table(self.outcome_log)
 
-        log = pd.DataFrame(self.outcome_log, columns=["outcome", "churned"])
-        rows = []
-        for outcome in OUTCOMES:
-            group = log[log["outcome"] == outcome]
-            stayed = int((~group["churned"]).sum())
-            share, low, high = proportion_ci(stayed, len(group))
-            rows.append((outcome, len(group), stayed, share, low, high))
-        return pd.DataFrame(rows, columns=["outcome", "failures", "stayed", "stay_share",
-                                           "low", "high"]).set_index("outcome")
+
+def contact_log(arrival=(), wait=(), answered=(), kind=()) -> pd.DataFrame:
+    """A contact log table (empty by default: a scenario without a desk)."""
+    return pd.DataFrame({
+        "arrival": np.asarray(arrival, dtype=float),
+        "wait": np.asarray(wait, dtype=float),
+        "answered": np.asarray(answered, dtype=np.int8).astype(bool),
+        "kind": np.where(np.asarray(kind, dtype=np.int8) == COMPLAINT, "complaint", "inquiry"),
+    })
+
+
+def desk_kpis(log: pd.DataFrame, sla_target: float, failures: int = 0, complaints: int = 0,
+              busy_time: float = 0.0, agent_time: float = 0.0) -> dict[str, float]:
+    """The desk and complaint KPIs of a contact log (zeros and NaNs for an empty one)."""
+    figures = desk_figures(log, sla_target)
+    return {
+        "failures": failures,
+        "complaints": complaints,
+        "complaint_rate": complaints / failures if failures else math.nan,
+        "desk_contacts": len(log),
+        **{f"desk_{k}": v for k, v in figures.items() if k != "contacts"},
+        "desk_utilization": busy_time / agent_time if agent_time else math.nan,
+    }
+
+
+def recovery_table(outcome_log) -> pd.DataFrame:
+    """Share of customers who stayed at the decision after a failure, by complaint outcome."""
+    from crmsim.analysis.stats import proportion_ci
+
+    log = pd.DataFrame(list(outcome_log), columns=["outcome", "churned"])
+    rows = []
+    for outcome in OUTCOMES:
+        group = log[log["outcome"] == outcome]
+        stayed = int((~group["churned"].astype(bool)).sum())
+        share, low, high = proportion_ci(stayed, len(group))
+        rows.append((outcome, len(group), stayed, share, low, high))
+    return pd.DataFrame(rows, columns=["outcome", "failures", "stayed", "stay_share",
+                                       "low", "high"]).set_index("outcome")
 
 
 def desk_figures(log: pd.DataFrame, sla_target: float) -> dict[str, float]:
