@@ -31,9 +31,10 @@ from crmsim.model import lifecycle
 
 #: kinds of events, in the order of their codes
 EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn", "failure", "resolution",
-               "redemption", "tier")
-(ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN, FAILURE, RESOLUTION, REDEMPTION,
- TIER) = range(len(EVENT_KINDS))
+               "redemption", "tier", "value_tier", "offer", "saved", "win_back_attempt",
+               "won_back")
+(ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN, FAILURE, RESOLUTION, REDEMPTION, TIER, VALUE_TIER,
+ OFFER, SAVED, WIN_BACK_ATTEMPT, WON_BACK) = range(len(EVENT_KINDS))
 #: kinds that are money received from a customer
 PAID_KINDS = (PURCHASE, PAYMENT)
 
@@ -47,7 +48,13 @@ KPI_DESCRIPTIONS = {
     "purchases": "purchases (non-contractual) or payments (contractual), first ones included",
     "revenue": "money received from customers",
     "margin": "revenue × margin rate",
+    "acquired_paid": "customers acquired by paid marketing",
+    "acquired_word_of_mouth": "customers acquired by word of mouth (Bass innovation + imitation)",
     "acquisition_cost": "paid acquisition spend",
+    "cac": "customer acquisition cost: acquisition_cost / acquired_paid",
+    "serve_cost": "economics.cost_to_serve × active customer-time",
+    "offer_cost": "retention offers × offer cost",
+    "win_back_cost": "win-back approaches × their cost",
     "fixed_cost": "overhead",
     "costs": "all costs (acquisition, overhead, and each policy's)",
     "profit": "margin − costs",
@@ -74,6 +81,24 @@ KPI_DESCRIPTIONS = {
     "redemptions": "rewards taken",
     "redemption_rate": "points redeemed / points earned",
     "breakage": "points expired or forfeited / points earned",
+    "active_key": "active key customers (关键客户) at the horizon (tiering)",
+    "active_ordinary": "active ordinary customers (普通客户) at the horizon",
+    "active_small": "active small customers (小客户) at the horizon",
+    "dropped": "small, unprofitable customers the firm stopped serving",
+    "warning_precision": "share of warned customers who churned within the window, were "
+    "already gone, or were kept only by the offer",
+    "warning_recall": "share of such customers that the warning caught",
+    "warning_lift": "precision / base rate (1 = no better than chance)",
+    "warning_base_rate": "share of scanned customers who churned within the window or were gone",
+    "offers": "retention offers made",
+    "offers_saved": "churn decisions an offer reversed",
+    "offers_wasted": "offers to active customers who would have stayed anyway",
+    "offers_too_late": "offers to customers already gone (non-contractual silence)",
+    "win_back_attempts": "approaches to churned customers",
+    "win_backs": "churned customers won back",
+    "win_back_rate": "win_backs / win_back_attempts",
+    "second_lifetime": "mean time from win-back to churning again or the horizon (censored)",
+    "win_back_retention": "share of won-back customers active at the horizon",
     "churn_rate_true": "share of truly loyal customers (at the reference time) who churned after it",
     "churn_rate_latent": "the same for latent loyalty (satisfied, little repeat buying)",
     "churn_rate_spurious": "the same for spurious loyalty (repeat buying without satisfaction)",
@@ -81,7 +106,8 @@ KPI_DESCRIPTIONS = {
 }
 
 #: ledger accounts that are costs (policies add theirs)
-COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost", "program_cost")
+COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost", "program_cost", "serve_cost",
+                 "offer_cost", "win_back_cost")
 
 
 class Recorder:

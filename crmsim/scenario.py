@@ -227,11 +227,68 @@ class Lifecycle(BaseModel):
 
 
 class Acquisition(BaseModel):
-    """Customer acquisition (客户开发): paid marketing at a constant rate."""
+    """Customer acquisition (客户开发): paid marketing and word of mouth from a finite market.
+
+    *Paid*: new customers arrive as a Poisson process at ``rate`` (or ``budget`` /
+    cost per acquisition), each costing ``cost_per_acquisition``. ``selectivity`` s targets
+    "good" prospects: new customers come only from the best (1 − s) of the churn-propensity and
+    purchase-rate distributions, and finding them costs 1/(1 − s) times as much.
+
+    *Word of mouth* (Bass 1969): of ``market_size`` M prospects, each not yet a customer becomes
+    one at the hazard p + q · W/M — ``innovation`` p, ``imitation`` q — where W is the number of
+    adopters so far (``word_of_mouth: adopters``, the textbook model) or the active customers who
+    recommend minus ``detractor_weight`` × those who warn others (``word_of_mouth: satisfaction``).
+    Customers at t = 0 count as adopters; paid acquisitions also come from the M prospects.
+    """
 
     model_config = _STRICT
     rate: float = Field(0.0, ge=0, description="paid acquisitions per time unit (Poisson)")
+    budget: float = Field(
+        0.0, ge=0, description="paid marketing spend per time unit (instead of rate): "
+        "rate = budget / cost of one acquisition")
     cost_per_acquisition: float = Field(0.0, ge=0, description="marketing cost per new customer")
+    selectivity: float = Field(
+        0.0, ge=0, lt=1, description="0: acquire anyone; s: only the best (1 − s) of prospects "
+        "(low churn propensity, high purchase rate), at cost_per_acquisition / (1 − s)")
+    market_size: int | None = Field(
+        None, ge=1, description="prospects in the market, M (null: unlimited, paid only)")
+    innovation: float = Field(0.0, ge=0, description="Bass p: adoption hazard from outside")
+    imitation: float = Field(0.0, ge=0, description="Bass q: adoption hazard from word of mouth")
+    word_of_mouth: Literal["adopters", "satisfaction"] = Field(
+        "adopters", description="adopters: every adopter recommends (Bass); satisfaction: "
+        "satisfied active customers recommend and dissatisfied ones warn")
+    promoter_satisfaction: float = Field(
+        0.0, description="satisfaction at or above this recommends (word_of_mouth: satisfaction)")
+    detractor_satisfaction: float = Field(
+        -0.1, description="satisfaction below this warns others")
+    detractor_weight: float = Field(1.0, ge=0, description="a warning outweighs a "
+                                    "recommendation this many times")
+    update_every: float = Field(
+        1.0, gt=0, description="how often word of mouth is recounted when it can change between "
+        "adoptions (satisfaction, or paid acquisitions alongside)")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.rate and self.budget:
+            raise ValueError(f"give rate ({self.rate:g}) or budget ({self.budget:g}), not both")
+        if self.budget and not self.cost_per_acquisition:
+            raise ValueError(f"budget = {self.budget:g} needs cost_per_acquisition > 0")
+        if (self.innovation or self.imitation) and self.market_size is None:
+            raise ValueError("innovation and imitation (word of mouth) need market_size, the "
+                             "number of prospects M")
+        return self
+
+    @property
+    def paid_rate(self) -> float:
+        """Paid acquisitions per time unit (from rate, or budget / cost per acquisition)."""
+        if self.budget:
+            return self.budget * (1 - self.selectivity) / self.cost_per_acquisition
+        return self.rate
+
+    @property
+    def paid_cost(self) -> float:
+        """Cost of one paid acquisition, selectivity included."""
+        return self.cost_per_acquisition / (1 - self.selectivity)
 
 
 class Shift(BaseModel):
@@ -356,6 +413,140 @@ class Rewards(BaseModel):
         return self
 
 
+class TierLevel(BaseModel):
+    """What the firm gives customers of one value tier."""
+
+    model_config = _STRICT
+    desk_priority: int = Field(0, description="added to desk priority (negative: served first)")
+    retention_offers: bool = Field(True, description="eligible for retention offers")
+    win_back_effort: float = Field(
+        1.0, ge=0, description="multiplies win-back success probability and cost (0: no attempt)")
+
+
+class Tiering(BaseModel):
+    """Customer tiering (客户分级): a periodic value classification and what each tier gets.
+
+    Every ``every`` the active customers are classified by ``method``: ``abc`` — Pareto classes
+    of margin so far (A: the first ``abc_cuts[0]`` of value → key, B → ordinary, C → small);
+    ``rfm`` — RFM total score (quintiles of recency, frequency, money), ranked; ``clv`` — margin
+    per time unit so far (what the constant-retention CLV ranks by), ranked. Ranked methods put
+    the top ``shares[0]`` in key (关键客户), the next ``shares[1]`` in ordinary (普通客户), the rest
+    in small (小客户). ``drop_unprofitable`` stops serving small customers whose margin per time
+    unit is below ``economics.cost_to_serve``.
+    """
+
+    model_config = _STRICT
+    enabled: bool = Field(False, description="switch tiering on")
+    method: Literal["abc", "rfm", "clv"] = Field("abc", description="how value is measured")
+    every: float = Field(30.0, gt=0, description="time between classifications")
+    abc_cuts: tuple[Probability, Probability] = Field(
+        (0.8, 0.95), description="cumulative value shares ending classes A and B")
+    shares: tuple[Probability, Probability] = Field(
+        (0.2, 0.3), description="shares of customers in key and ordinary (rfm, clv)")
+    key: TierLevel = Field(default_factory=lambda: TierLevel(desk_priority=-1,
+                                                             win_back_effort=2.0))
+    ordinary: TierLevel = Field(default_factory=TierLevel)
+    small: TierLevel = Field(default_factory=lambda: TierLevel(
+        desk_priority=1, retention_offers=False, win_back_effort=0.5))
+    drop_unprofitable: bool = Field(
+        False, description="stop serving small customers whose margin per time unit so far is "
+        "below economics.cost_to_serve")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.abc_cuts[0] > self.abc_cuts[1] or self.abc_cuts[0] <= 0:
+            raise ValueError(f"abc_cuts {list(self.abc_cuts)} must satisfy 0 < A cut <= B cut")
+        if sum(self.shares) > 1:
+            raise ValueError(f"shares {list(self.shares)} of key and ordinary exceed 1")
+        return self
+
+
+class EarlyWarning(BaseModel):
+    """Churn early warning and retention offers (流失预警 / 挽留).
+
+    Every ``every`` the firm scores the customers in its active file (contractual: active
+    contracts; non-contractual: everyone who bought within ``active_window`` — the firm cannot
+    see a silent drop-out) and makes a retention offer to those whose targeting value is at or
+    above ``threshold``, or to the ``top_k`` highest. Targeting by ``score``: recency against the
+    customer's own purchase rhythm, satisfaction drop since the last scan, complaints since the
+    last scan (weighted); ``risk`` and ``uplift``: the true churn probability, and the true
+    reduction of it an offer brings (an oracle — the lab knows both); ``random``: a lottery.
+    An offer pushes the churn index by ``offer_effect`` (× the customer's price sensitivity when
+    ``response: price_sensitivity``) for ``offer_duration``.
+    """
+
+    model_config = _STRICT
+    enabled: bool = Field(False, description="switch the warning scan on")
+    every: float = Field(30.0, gt=0, description="time between scans")
+    window: float = Field(60.0, gt=0, description="a warning is right if the customer churns "
+                          "within this after the scan (or is already gone)")
+    active_window: float = Field(
+        365.0, gt=0, description="non-contractual: the firm's active file is everyone who "
+        "bought within this")
+    recency_weight: float = Field(1.0, ge=0, description="score per mean gap of silence beyond "
+                                  "the customer's own rhythm")
+    satisfaction_weight: float = Field(5.0, ge=0, description="score per unit of satisfaction "
+                                       "drop since the last scan")
+    dissatisfaction_weight: float = Field(
+        0.0, ge=0, description="score per unit of satisfaction below 0 (a survey's level)")
+    complaint_weight: float = Field(1.0, ge=0, description="score per complaint since the last "
+                                    "scan")
+    targeting: Literal["score", "risk", "uplift", "random"] = Field(
+        "score", description="what ranks customers for offers")
+    threshold: float | None = Field(None, description="offer when the targeting value is at "
+                                    "least this")
+    top_k: int | None = Field(None, ge=0, description="offer to the k highest per scan")
+    offer_cost: float = Field(10.0, ge=0, description="cost of one offer")
+    offer_effect: float = Field(-2.0, le=0, description="push on the churn index while the "
+                                "offer lasts (negative: keeps customers)")
+    response: Literal["uniform", "price_sensitivity"] = Field(
+        "price_sensitivity", description="uniform: every customer responds with offer_effect; "
+        "price_sensitivity: offer_effect × the customer's price sensitivity")
+    offer_duration: float = Field(60.0, gt=0, description="how long an offer acts")
+
+    @model_validator(mode="after")
+    def _one_rule(self):
+        if self.enabled and (self.threshold is None) == (self.top_k is None):
+            raise ValueError("give exactly one of threshold and top_k "
+                             f"(threshold {self.threshold}, top_k {self.top_k})")
+        return self
+
+
+class WinBackSuccess(BaseModel):
+    """Chance that one win-back approach succeeds, by the reason the customer left."""
+
+    model_config = _STRICT
+    natural: Probability = Field(0.15, description="left for its own reasons")
+    dissatisfaction: Probability = Field(0.10, description="left dissatisfied")
+    service_failure: Probability = Field(0.05, description="left after a service failure")
+    low_switching_cost: Probability = Field(0.15, description="left because leaving was easy")
+    reward_lock_in: Probability = Field(0.15, description="left despite reward lock-in")
+    competitor: Probability = Field(0.25, description="lured by a competitor (price)")
+
+
+class WinBack(BaseModel):
+    """Win-back (客户赢回): approaching churned customers.
+
+    ``delay`` after a customer churns the firm approaches it, up to ``attempts`` times ``delay``
+    apart. Success probability is ``success`` for the churn reason × the tier's
+    ``win_back_effort`` × (1 + ``discount_response`` × ``discount``), at most 1; an attempt
+    costs ``cost`` × effort. A won-back customer pays ``1 − discount`` of the price for
+    ``discount_duration`` and returns with expectations raised by ``expectation_lift``.
+    """
+
+    model_config = _STRICT
+    enabled: bool = Field(False, description="switch win-back on")
+    delay: float = Field(30.0, gt=0, description="time from churn to the first approach")
+    attempts: int = Field(1, ge=1, description="approaches at most")
+    success: WinBackSuccess = Field(default_factory=WinBackSuccess)
+    cost: float = Field(20.0, ge=0, description="cost of one approach (effort 1)")
+    discount: Probability = Field(0.0, description="price discount offered to come back")
+    discount_response: float = Field(2.0, ge=0, description="success × (1 + this × discount)")
+    discount_duration: float = Field(90.0, gt=0, description="how long the discount lasts")
+    expectation_lift: float = Field(0.1, ge=0, description="how much more a returning customer "
+                                    "expects")
+
+
 class CompetitorStep(BaseModel):
     """From ``at`` on, the competitor's attractiveness is ``value``."""
 
@@ -381,6 +572,8 @@ class Economics(BaseModel):
         0.0, ge=0, description="per time unit; a cash flow at t is worth (1 + i)^(-t)"
     )
     fixed_cost: float = Field(0.0, ge=0, description="overhead per time unit")
+    cost_to_serve: float = Field(
+        0.0, ge=0, description="cost per active customer per time unit (account, mailing, care)")
 
 
 class Scenario(BaseModel):
@@ -404,10 +597,21 @@ class Scenario(BaseModel):
     service: Service = Field(default_factory=Service)
     recovery: Recovery = Field(default_factory=Recovery)
     rewards: Rewards = Field(default_factory=Rewards)
+    tiering: Tiering = Field(default_factory=Tiering)
+    warning: EarlyWarning = Field(default_factory=EarlyWarning)
+    win_back: WinBack = Field(default_factory=WinBack)
     competitor: Competitor = Field(default_factory=Competitor)
     economics: Economics = Field(default_factory=Economics)
 
     _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _market_holds_base(self):
+        size = self.acquisition.market_size
+        if size is not None and self.customers.initial > size:
+            raise ValueError(f"customers.initial ({self.customers.initial}) exceeds "
+                             f"acquisition.market_size ({size})")
+        return self
 
     @model_validator(mode="after")
     def _segments_exist(self):

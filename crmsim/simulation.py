@@ -19,6 +19,9 @@ from crmsim.model import churn as churn_rule
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market, loyalty_type
 from crmsim.policies import service_desk
+from crmsim.policies.early_warning import warning_kpis
+from crmsim.policies.tiering import TIERS
+from crmsim.policies.win_back import win_back_kpis
 from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
 
@@ -78,10 +81,11 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
             "customer_id": np.fromiter((c.id for c in cs), dtype=np.int64, count=len(cs)),
             "segment": pd.Categorical([c.segment.name for c in cs],
                                       categories=[s.name for s in market.segments]),
-            "tier": "none",
+            "tier": pd.Categorical([c.tier for c in cs], categories=VALUE_TIERS),
             "stage": pd.Categorical([c.stage for c in cs], categories=STAGES),
             "acquired_at": [c.acquired_at for c in cs],
             "churned_at": [c.churned_at for c in cs],
+            "won_back_at": [c.won_back_at for c in cs],
             "purchases": np.fromiter((c.purchases for c in cs), dtype=np.int64, count=len(cs)),
             "revenue": money["revenue"],
             "margin": money["margin"],
@@ -96,6 +100,7 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
             "expectation": [c.expectation for c in cs],
             "satisfaction": [c.satisfaction for c in cs],
             "last_purchase": money["last_purchase"],
+            "complaints": np.fromiter((c.complaints for c in cs), dtype=np.int64, count=len(cs)),
             "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         }
     )
@@ -110,6 +115,8 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     return table
 
 
+#: value tiers (tiering policy), "none" when tiering is off or before the first classification
+VALUE_TIERS = [*TIERS, "none"]
 LOYALTY_TYPES = ["true", "latent", "spurious", "none"]
 #: the course's finer loyalty types (MOOC ch. 8 / textbook ch. 9)
 COURSE_TYPES = ["超值 true", "激励 incentive", "惰性 inertia", "潜在 latent", "无 none"]
@@ -191,10 +198,36 @@ def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
         mean_satisfaction=float(np.mean(satisfaction)) if satisfaction else math.nan,
     )
     kpis.update(desk_kpis(market))
+    kpis.update(policy_kpis(market))
     if market.rewards is not None:
         kpis.update(market.rewards.kpis(market.customers))
     kpis.update(churn_by_loyalty(market))
-    return {k: (float(v) if isinstance(v, float) else v) for k, v in kpis.items()}
+    return {k: _plain(v) for k, v in kpis.items()}
+
+
+def _plain(value):
+    """A KPI as a plain Python number; every undefined figure is the one ``math.nan`` (so two
+    identical runs give equal KPI dicts)."""
+    if isinstance(value, float):
+        return math.nan if value != value else float(value)
+    return value
+
+
+def policy_kpis(market: Market) -> dict[str, float]:
+    """Acquisition, tiering, early-warning and win-back KPIs (zeros and NaNs when off)."""
+    horizon = market.scenario.horizon
+    kpis = market.acquisition.kpis()
+    if market.tiering is not None:
+        kpis.update(market.tiering.kpis())
+    if market.warning is not None:
+        kpis.update(market.warning.kpis(horizon))
+    else:
+        empty = np.zeros(0)
+        kpis.update(warning_kpis([], [], empty, empty, empty, 1.0, 1.0, horizon))
+    wb = market.win_back_policy
+    kpis.update(win_back_kpis(wb.attempts if wb else 0, wb.successes if wb else 0,
+                              market.customers if wb else [], horizon))
+    return kpis
 
 
 def desk_kpis(market: Market) -> dict[str, float]:

@@ -43,7 +43,10 @@ class Purpose(IntEnum):
     EVENTS = 1  # a customer's per-event draws (CustomerDraws)
     CONTACTS = 2  # a customer's routine inquiries (gaps)
     HANDLING = 3  # handling times, patience and callbacks of a customer's contacts
+    WIN_BACK = 4  # a churned customer's win-back approaches
     ACQUISITION = 10  # the firm's acquisition arrivals (owner 0)
+    WORD_OF_MOUTH = 11  # word-of-mouth (Bass) adoptions (owner 0)
+    WARNING = 12  # random targeting of the early-warning scan (owner: the scan's number)
 
 
 class Column(IntEnum):

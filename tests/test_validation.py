@@ -79,4 +79,4 @@ def test_checks_refuse_scenarios_that_are_not_the_reduction():
 
 def test_run_validation_covers_every_reduction():
     table = run_validation(overrides={"customers.initial": 800})
-    assert set(table["reduction"]) == {"sbg", "clv", "bgnbd", "erlang_c"}
+    assert set(table["reduction"]) == {"sbg", "clv", "bgnbd", "erlang_c", "bass"}

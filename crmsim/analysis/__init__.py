@@ -4,18 +4,40 @@
 * :mod:`~crmsim.analysis.clv` — discounting and customer lifetime value;
 * :mod:`~crmsim.analysis.survival` — the shifted-beta-geometric model and empirical survival;
 * :mod:`~crmsim.analysis.bgnbd` — the BG/NBD model: expected purchases and maximum likelihood;
-* :mod:`~crmsim.analysis.rfm` — the recency/frequency/monetary summary of a transactions table;
+* :mod:`~crmsim.analysis.rfm` — the recency/frequency/monetary summary and RFM scores of a
+  transactions table;
+* :mod:`~crmsim.analysis.abc` — ABC (Pareto) classes of customers by value;
+* :mod:`~crmsim.analysis.bass` — the Bass diffusion model of adoption;
 * :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk.
 """
 
+from crmsim.analysis.abc import ABC_CLASSES, abc_classes, abc_table
+from crmsim.analysis.bass import bass_adoption_rate, bass_cdf, bass_peak_time
 from crmsim.analysis.bgnbd import bgnbd_expected_purchases, bgnbd_log_likelihood, fit_bgnbd
-from crmsim.analysis.clv import clv_constant_retention, discount_factor
+from crmsim.analysis.clv import (
+    cac_payback,
+    clv_constant_retention,
+    clv_sbg,
+    discount_factor,
+    historical_clv,
+)
 from crmsim.analysis.erlang import agents_needed, erlang_b, erlang_c
-from crmsim.analysis.rfm import rfm_summary
+from crmsim.analysis.rfm import quantile_scores, rfm_scores, rfm_summary
 from crmsim.analysis.stats import mean_ci, proportion_ci
 from crmsim.analysis.survival import empirical_survival, sbg_retention, sbg_survival
 
 __all__ = [
+    "ABC_CLASSES",
+    "abc_classes",
+    "abc_table",
+    "bass_adoption_rate",
+    "bass_cdf",
+    "bass_peak_time",
+    "cac_payback",
+    "clv_sbg",
+    "historical_clv",
+    "quantile_scores",
+    "rfm_scores",
     "agents_needed",
     "erlang_b",
     "erlang_c",

@@ -35,7 +35,9 @@ class Customer:
         "complaint_propensity", "initial_expectation", "fit",
         # state
         "expectation", "satisfaction", "purchases", "failures", "recovery_bonus",
-        "pending_outcome", "loyalty_at_reference",
+        "pending_outcome", "loyalty_at_reference", "complaints", "revenue", "last_purchase",
+        # value tier (客户分级) and what the firm's policies did to the customer
+        "tier", "tier_priority", "offer", "discount", "won_back_at",
         # rewards programme state (None for non-members)
         "membership",
         # random draws (released when the customer churns)
@@ -57,6 +59,14 @@ class Customer:
         self.loyalty_at_reference = None  # Dick & Basu type at the loyalty reference time
         self.handling = None
         self.membership = None
+        self.complaints = 0
+        self.revenue = 0.0
+        self.last_purchase = acquired_at
+        self.tier = "none"  # value tier, set by the tiering policy
+        self.tier_priority = 0
+        self.offer = None  # (until, push on the churn index) of a retention offer
+        self.discount = None  # (until, price factor) of a win-back discount
+        self.won_back_at = math.nan
 
     @property
     def member(self) -> bool:
@@ -65,8 +75,9 @@ class Customer:
 
     @property
     def priority_boost(self) -> int:
-        """Desk priority gained from a membership tier."""
-        return self.membership.priority_boost if self.membership is not None else 0
+        """Desk priority gained from a membership tier and from the value tier."""
+        boost = self.membership.priority_boost if self.membership is not None else 0
+        return boost - self.tier_priority
 
     @property
     def active(self) -> bool:
@@ -90,10 +101,14 @@ def noncontractual_life(market, customer: Customer):
             gap /= market.rate_factor(customer)
         if gap > decline_after and customer.stage != lifecycle.DECLINE:
             yield env.timeout(decline_after)
+            if not customer.active:
+                return
             market.set_stage(customer, lifecycle.DECLINE)
             yield env.timeout(gap - decline_after)
         else:
             yield env.timeout(gap)
+        if not customer.active:  # the firm stopped serving the customer meanwhile
+            return
         churn, timing, failure = market.purchase(customer)
         if failure is not None:  # complain (or not) and wait for the outcome first
             yield from market.recover(customer, failure)
@@ -109,6 +124,8 @@ def contractual_life(market, customer: Customer):
     market.payment(customer)
     while True:
         yield env.timeout(period)
+        if not customer.active:  # the firm stopped serving the customer meanwhile
+            return
         churn, failure = market.period_experience(customer)
         if failure is not None:  # complain (or not) and wait for the outcome first
             yield from market.recover(customer, failure)

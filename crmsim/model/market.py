@@ -23,8 +23,12 @@ from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
 from crmsim.model.customer import Customer, contractual_life, noncontractual_life
 from crmsim.model.satisfaction import experience
+from crmsim.policies.acquisition import AcquisitionPolicy
+from crmsim.policies.early_warning import EarlyWarningPolicy
 from crmsim.policies.rewards import Membership, RewardsProgramme
 from crmsim.policies.service_desk import QUICK, ServiceDesk
+from crmsim.policies.tiering import DROPPED, TieringPolicy
+from crmsim.policies.win_back import WinBackPolicy
 from crmsim.results import (
     ACQUIRED,
     CHURN,
@@ -33,8 +37,10 @@ from crmsim.results import (
     PURCHASE,
     REDEMPTION,
     RESOLUTION,
+    SAVED,
     STAGE,
     TIER,
+    WON_BACK,
     Recorder,
 )
 from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams
@@ -153,32 +159,34 @@ class Market:
                    or service.failure_rate)
         self.desk = (ServiceDesk(self.env, service, self.streams, self.segments,
                                  on_abandoned=self.inquiry_abandoned) if desk_on else None)
+        # firm policies (None when off)
+        self.acquisition = AcquisitionPolicy(self)
+        self.tiering = TieringPolicy(self) if scenario.tiering.enabled else None
+        self.warning = EarlyWarningPolicy(self) if scenario.warning.enabled else None
+        self.win_back_policy = WinBackPolicy(self) if scenario.win_back.enabled else None
         # running aggregates for the timeseries
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
         self.satisfaction_sum = 0.0
+        self._active_time = 0.0  # ∫ active customers dt up to _active_since
+        self._active_since = 0.0
+        self._active_time_reported = 0.0
 
     # ------------------------------------------------------------------ running
 
     def run(self):
         sc = self.scenario
         self.add_customers(0, sc.customers.initial, at=0.0)
-        if sc.acquisition.rate > 0:
-            self.env.process(self._paid_acquisition(sc.acquisition.rate))
+        self.acquisition.start()
+        for policy in (self.tiering, self.warning):
+            if policy is not None:
+                policy.start()
         self.env.process(self._reporter(sc.report_every))
         self.env.process(self._loyalty_reference(self.loyalty_reference_time))
         self.env.run(until=sc.horizon)
         if not self.recorder.snapshots or self.recorder.snapshots[-1]["time"] < sc.horizon:
             self._snapshot(sc.horizon)
         return self
-
-    def _paid_acquisition(self, rate: float):
-        gaps = self.streams.stream(Purpose.ACQUISITION, 0, "exponential")
-        cost = self.scenario.acquisition.cost_per_acquisition
-        while True:
-            yield self.env.timeout(gaps.next() / rate)
-            self.add_customers(len(self.customers), 1, at=self.env.now, cost=cost)
-            self.recorder.book(self.env.now, "acquisition_cost", cost)
 
     @property
     def loyalty_reference_time(self) -> float:
@@ -214,26 +222,40 @@ class Market:
         if wage and self.desk is not None:
             self.recorder.book(now, "desk_cost",
                                wage * (self.desk.agent_time(now) - self.desk.agent_time(last)))
+        serve = self.scenario.economics.cost_to_serve
+        active_time = self._active_time + self.active * (now - self._active_since)
+        if serve:
+            self.recorder.book(now, "serve_cost", serve * (active_time - self._active_time_reported))
+        self._active_time_reported = active_time
         row = {"time": now, "active": self.active}
         row.update({f"active_{s}": n for s, n in self.stage_counts.items()})
+        if self.tiering is not None:
+            row.update(self.tiering.kpis())
+            del row["dropped"]
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
         self.recorder.snapshot(row)
 
     # ------------------------------------------------------------------ customers
 
-    def add_customers(self, first_id: int, count: int, at: float,
-                      cost: float = 0.0) -> list[Customer]:
+    def add_customers(self, first_id: int, count: int, at: float, cost: float = 0.0,
+                      selectivity: float = 0.0, source: str | None = None) -> list[Customer]:
         """Create customers ``first_id, ..., first_id + count − 1`` at time ``at``.
 
         Traits and the first block of per-event draws come from each customer's own streams,
         drawn for all of them in one vectorized call. ``cost`` is the acquisition cost per
-        customer, carried by the ``acquired`` event. Starts one process per customer.
+        customer, carried by the ``acquired`` event (with ``source`` as its details).
+        ``selectivity`` s keeps the customer's uniforms for churn propensity and purchase rate
+        in the better (1 − s) of their range (targeted acquisition). Starts one process per
+        customer.
         """
         if count <= 0:
             return []
         streams = self.streams
         u = streams.uniform_rows(Purpose.TRAITS, 0, first_id, count, _TRAIT_BLOCK)
         col = {name: u[:, k] for k, name in enumerate(TRAIT_COLUMNS)}
+        if selectivity:
+            col["churn_propensity"] = col["churn_propensity"] * (1 - selectivity)
+            col["purchase_rate"] = selectivity + col["purchase_rate"] * (1 - selectivity)
         seg_index = np.searchsorted(self._segment_edges, col["segment"], side="right")
         values = {name: np.empty(count) for name in TRAIT_COLUMNS[1:]}
         for k, seg in enumerate(self.segments):
@@ -284,14 +306,20 @@ class Market:
                 c.membership = Membership(at)
             c.fit = fit[row] if fit_sd else 0.0
             self.customers.append(c)
-            record(at, cid, ACQUIRED, cost)
+            record(at, cid, ACQUIRED, cost, source)
             self.set_stage(c, lifecycle.EXPLORATION)
             start(self.life(self, c))
             if inquiries:
                 start(self.desk.inquiries(c))
             created.append(c)
-        self.active += count
+        self._change_active(count)
         return created
+
+    def _change_active(self, delta: int) -> None:
+        now = self.env.now
+        self._active_time += self.active * (now - self._active_since)
+        self._active_since = now
+        self.active += delta
 
     # ------------------------------------------------------------------ actions
 
@@ -326,6 +354,8 @@ class Market:
     def _update_stage(self, c: Customer) -> None:
         stage = lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
                                                  self.lifecycle_cfg)
+        if c.stage == lifecycle.WON_BACK and c.last_purchase == c.won_back_at:
+            return  # the returning purchase itself: still 'won back'
         if stage != c.stage:
             self.set_stage(c, stage)
 
@@ -339,6 +369,13 @@ class Market:
         member = c.membership is not None
         if member:
             amount *= self.rewards.price_factor(c.membership)
+        if c.discount is not None:  # a win-back discount
+            if now <= c.discount[0]:
+                amount *= c.discount[1]
+            else:
+                c.discount = None
+        c.revenue += amount
+        c.last_purchase = now
         self.recorder.event(now, c.id, kind, amount)
         if member:
             redeemed, tier = self.rewards.on_purchase(c, now, amount)
@@ -451,6 +488,11 @@ class Market:
         if self.beta_competitor:
             terms["competitor"] = self.beta_competitor * c.price_sensitivity * (
                 self.competitor_attractiveness(self.env.now))
+        if c.offer is not None:
+            if c.offer[0] >= self.env.now:
+                terms["retention_offer"] = c.offer[1]
+            else:
+                c.offer = None
         return terms
 
     def decides_to_churn(self, c: Customer, u: float) -> bool:
@@ -465,6 +507,9 @@ class Market:
         churned = u < p
         if churned:
             c.churn_reason = churn_rule.reason(terms)
+        elif "retention_offer" in terms and u < churn_rule.probability(
+                c.churn_propensity, push - terms["retention_offer"]):
+            self.recorder.event(self.env.now, c.id, SAVED)  # only the offer kept the customer
         if c.pending_outcome is not None:
             self.desk.outcome_log.append((c.pending_outcome, churned))
             c.pending_outcome = None
@@ -475,9 +520,41 @@ class Market:
         now = self.env.now
         self.set_stage(c, lifecycle.CHURNED)
         c.churned_at = now
-        self.active -= 1
+        c.offer = None
+        self._change_active(-1)
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
         if c.membership is not None:
             self.rewards.forfeit(c.membership)
-        c.draws = c.handling = None
+        if self.win_back_policy is None:
+            c.draws = c.handling = None  # never needed again
+        else:
+            self.win_back_policy.on_churn(c)
+
+    def drop(self, c: Customer) -> None:
+        """The firm stops serving the customer (tiering.drop_unprofitable)."""
+        c.churn_reason = DROPPED
+        self.churn(c)
+
+    def win_back(self, c: Customer, discount: float, until: float,
+                 expectation_lift: float) -> None:
+        """A churned customer comes back: a second lifetime starts now (stage won_back).
+
+        Satisfaction starts neutral, expectations are raised, the price is discounted until
+        ``until``; the customer's process restarts with a purchase (payment) and its per-event
+        draws continue from its next event number.
+        """
+        now = self.env.now
+        c.churned_at = math.nan
+        c.churn_reason = None
+        c.won_back_at = now
+        c.satisfaction = 0.0
+        c.expectation += expectation_lift
+        if discount:
+            c.discount = (until, 1.0 - discount)
+        self._change_active(1)
+        self.recorder.event(now, c.id, WON_BACK)
+        self.set_stage(c, lifecycle.WON_BACK)
+        self.env.process(self.life(self, c))
+        if self.desk is not None and self.scenario.service.contact_rate > 0:
+            self.env.process(self.desk.inquiries(c))

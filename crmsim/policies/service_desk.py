@@ -203,6 +203,7 @@ class ServiceDesk:
         if complaint_u >= customer.complaint_propensity:
             return SILENT
         self.complaints += 1
+        customer.complaints += 1
         env, cfg = self.env, self.cfg
         failed_at = env.now
         answered = yield from self.contact(customer, COMPLAINT)

@@ -1,0 +1,215 @@
+"""Churn early warning and retention offers (流失预警 / 客户挽留).
+
+Every ``warning.every`` the firm scans its *active file* — contractual: the customers whose
+contracts run; non-contractual: everyone who bought within ``active_window``, because a shop
+never sees a customer leave, only silence — and ranks the customers by a targeting value
+(:class:`crmsim.scenario.EarlyWarning`):
+
+* ``score`` — what a CRM system can compute: silence beyond the customer's own rhythm
+  (recency / own mean gap − 1, for non-contractual customers), the drop of satisfaction since
+  the last scan (a survey), and complaints since the last scan, weighted;
+* ``risk`` — the true churn probability of the next decision (1 for a customer already gone);
+* ``uplift`` — the true reduction of that probability an offer would bring (0 for a customer
+  already gone): targeting the *persuadable* rather than the riskiest (Ascarza 2018,
+  "Retention futility: targeting high-risk customers might be ineffective", JMR 55(1));
+* ``random`` — a lottery, the benchmark that any warning must beat.
+
+The customers at or above ``threshold`` (or the ``top_k`` highest) are *warned*; those of them
+that their tier allows get a retention offer (cost ``offer_cost``), which pushes their churn index
+by ``offer_effect`` (× price sensitivity) for ``offer_duration``.
+
+Because the simulation knows the truth, the warning is scored against what really happened: a
+warned customer is a true alarm if it churns within ``window`` after the scan, is already gone,
+or *would have churned but for the offer* — every churn decision taken under an offer also
+computes the decision without it (same uniform draw), and a flipped decision is recorded as a
+``saved`` event. Precision, recall and lift (precision / base rate) follow; offers to customers
+who would have stayed anyway are *wasted*, offers to customers already gone are *too late*.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from crmsim.distributions import GammaDist
+from crmsim.model import churn as churn_rule
+from crmsim.results import CHURN, OFFER, SAVED
+from crmsim.streams import Purpose
+
+
+class EarlyWarningPolicy:
+    """The warning scan of one run, its offers and the record needed to score it."""
+
+    def __init__(self, market):
+        self.market = market
+        self.cfg = market.scenario.warning
+        rate = market.scenario.purchase.rate
+        mean_rate = rate.shape / rate.rate if isinstance(rate, GammaDist) else float(rate)
+        self.prior_gap = 1.0 / mean_rate if mean_rate > 0 else math.inf
+        self.last_satisfaction: dict[int, float] = {}
+        self.last_complaints: dict[int, int] = {}
+        # per scan: (time, customer ids, warned, active at the scan)
+        self.scans: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        # per offer: (time, customer id, active when offered)
+        self.offer_log: list[tuple[float, int, bool]] = []
+
+    def start(self) -> None:
+        self.market.env.process(self._run())
+
+    def _run(self):
+        env = self.market.env
+        scan = 0
+        while True:
+            yield env.timeout(self.cfg.every)
+            self.scan(scan)
+            scan += 1
+
+    # ------------------------------------------------------------------ the scan
+
+    def active_file(self, now: float) -> list:
+        """The customers the firm believes active."""
+        customers = self.market.customers
+        if self.market.contractual:
+            return [c for c in customers if c.active]
+        since = now - self.cfg.active_window
+        return [c for c in customers if c.last_purchase >= since]
+
+    def score(self, customer, now: float) -> float:
+        """The warning score from signals the firm can see."""
+        cfg = self.cfg
+        value = 0.0
+        if not self.market.contractual and cfg.recency_weight:
+            gap = ((customer.last_purchase - customer.acquired_at) / (customer.purchases - 1)
+                   if customer.purchases > 1 else self.prior_gap)
+            if gap > 0:
+                value += cfg.recency_weight * max(0.0, (now - customer.last_purchase) / gap - 1)
+        before = self.last_satisfaction.get(customer.id, customer.satisfaction)
+        value += cfg.satisfaction_weight * max(0.0, before - customer.satisfaction)
+        value += cfg.dissatisfaction_weight * max(0.0, -customer.satisfaction)
+        value += cfg.complaint_weight * (
+            customer.complaints - self.last_complaints.get(customer.id, customer.complaints))
+        return value
+
+    def offer_push(self, customer) -> float:
+        """What an offer adds to this customer's churn index."""
+        effect = self.cfg.offer_effect
+        return effect * customer.price_sensitivity if self.cfg.response == (
+            "price_sensitivity") else effect
+
+    def risk(self, customer) -> float:
+        """True probability that the customer's next decision is to leave (1 if gone)."""
+        if not customer.active:
+            return 1.0
+        terms = self.market.churn_terms(customer)
+        terms.pop("retention_offer", None)
+        return churn_rule.probability(customer.churn_propensity, sum(terms.values()))
+
+    def uplift(self, customer) -> float:
+        """True reduction of the next decision's churn probability by an offer (0 if gone)."""
+        if not customer.active:
+            return 0.0
+        terms = self.market.churn_terms(customer)
+        terms.pop("retention_offer", None)
+        push = sum(terms.values())
+        theta = customer.churn_propensity
+        return (churn_rule.probability(theta, push)
+                - churn_rule.probability(theta, push + self.offer_push(customer)))
+
+    def targeting_values(self, file: list, now: float, scan: int) -> np.ndarray:
+        how = self.cfg.targeting
+        if how == "random":
+            stream = self.market.streams.stream(Purpose.WARNING, scan, "uniform")
+            return np.array([stream.next() for _ in file])
+        if how == "score":
+            return np.array([self.score(c, now) for c in file])
+        rule = self.risk if how == "risk" else self.uplift
+        return np.array([rule(c) for c in file])
+
+    def warned(self, values: np.ndarray) -> np.ndarray:
+        """Which customers the rule warns about: threshold, or the top k (ties by order)."""
+        if self.cfg.top_k is not None:
+            mask = np.zeros(len(values), dtype=bool)
+            mask[np.argsort(-values, kind="stable")[: self.cfg.top_k]] = True
+            return mask
+        return values >= self.cfg.threshold
+
+    def scan(self, number: int) -> None:
+        market = self.market
+        now = market.env.now
+        file = self.active_file(now)
+        values = self.targeting_values(file, now, number)
+        warned = self.warned(values)
+        active = np.array([c.active for c in file], dtype=bool)
+        self.scans.append((now, np.array([c.id for c in file], dtype=np.int64), warned, active))
+        tiering = market.tiering
+        for c, hit in zip(file, warned, strict=True):
+            if not hit or (c.offer is not None and c.offer[0] > now):
+                continue
+            level = tiering.level(c) if tiering is not None else None
+            if level is not None and not level.retention_offers:
+                continue
+            self._offer(c, now)
+        for c in file:
+            self.last_satisfaction[c.id] = c.satisfaction
+            self.last_complaints[c.id] = c.complaints
+
+    def _offer(self, customer, now: float) -> None:
+        cost = self.cfg.offer_cost
+        self.market.recorder.book(now, "offer_cost", cost)
+        self.market.recorder.event(now, customer.id, OFFER, cost)
+        self.offer_log.append((now, customer.id, customer.active))
+        if customer.active:  # an offer to a customer who already left reaches nobody
+            customer.offer = (now + self.cfg.offer_duration, self.offer_push(customer))
+
+    # ------------------------------------------------------------------ scoring it
+
+    def kpis(self, horizon: float) -> dict[str, float]:
+        """Precision, recall and lift of the warning; offers saved, wasted and too late."""
+        rec = self.market.recorder
+        return warning_kpis(self.scans, self.offer_log, np.frombuffer(rec.customer, np.int64),
+                            np.frombuffer(rec.time, float), np.frombuffer(rec.kind, np.int8),
+                            self.cfg.window, self.cfg.offer_duration, horizon)
+
+
+def warning_kpis(scans, offer_log, customer_ids, times, kinds, window: float,
+                 offer_duration: float, horizon: float) -> dict[str, float]:
+    """Score the warning against the truth (NaN and zeros when there was no scan).
+
+    ``scans`` are (time, ids, warned, active) per scan; ``offer_log`` (time, id, active) per
+    offer; ``customer_ids, times, kinds`` the event columns. Scans whose window reaches past the
+    horizon are left out (their outcome is not known yet).
+    """
+    exit_mask = (kinds == CHURN) | (kinds == SAVED)
+    exit_ids, exit_times = customer_ids[exit_mask], times[exit_mask]
+    exits: dict[int, list[float]] = {}
+    for cid, t in zip(exit_ids.tolist(), exit_times.tolist(), strict=True):
+        exits.setdefault(cid, []).append(t)
+    true_alarm = warned_n = positives = scanned = 0
+    for t, ids, warned, active in scans:
+        if t + window > horizon:
+            continue
+        inside = (exit_times > t) & (exit_times <= t + window)
+        positive = ~active | np.isin(ids, exit_ids[inside])
+        true_alarm += int((positive & warned).sum())
+        warned_n += int(warned.sum())
+        positives += int(positive.sum())
+        scanned += len(ids)
+    precision = true_alarm / warned_n if warned_n else math.nan
+    base_rate = positives / scanned if scanned else math.nan
+    wasted = too_late = 0
+    for t, cid, active in offer_log:
+        if not active:
+            too_late += 1
+        elif not any(t < e <= t + offer_duration for e in exits.get(cid, ())):
+            wasted += 1
+    return {
+        "warning_precision": precision,
+        "warning_recall": true_alarm / positives if positives else math.nan,
+        "warning_lift": precision / base_rate if base_rate else math.nan,
+        "warning_base_rate": base_rate,
+        "offers": len(offer_log),
+        "offers_saved": int((kinds == SAVED).sum()),
+        "offers_wasted": wasted,
+        "offers_too_late": too_late,
+    }

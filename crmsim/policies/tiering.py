@@ -1,0 +1,116 @@
+"""Customer tiering (客户分级): a periodic value classification and tier-based resources.
+
+Every ``tiering.every`` the firm classifies its active customers by what it can see — margin so
+far, purchases, recency — with one of the course's methods (:class:`crmsim.scenario.Tiering`):
+
+* ``abc`` — Pareto classes of margin so far (:func:`crmsim.analysis.abc_classes`): A → key,
+  B → ordinary, C → small;
+* ``rfm`` — the RFM total (:func:`crmsim.analysis.quantile_scores` of recency, frequency and
+  money), ranked;
+* ``clv`` — margin per time unit since acquisition, ranked: with a common retention rate the
+  constant-retention CLV m(1+i)/(1+i−r) orders customers exactly by their margin per period,
+  and unlike ``abc`` it does not favour customers merely for being old.
+
+The textbook allocation (关键客户 key / 普通客户 ordinary / 小客户 small) gives each tier its
+desk priority, eligibility for retention offers and win-back effort (:class:`TierLevel`); with
+``drop_unprofitable`` the firm stops serving small customers whose margin per time unit is below
+what serving them costs (``economics.cost_to_serve``; customers younger than one
+classification period are spared). Every change of tier is an event.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crmsim.analysis.abc import abc_classes
+from crmsim.analysis.rfm import quantile_scores
+from crmsim.results import VALUE_TIER
+
+KEY, ORDINARY, SMALL = "key", "ordinary", "small"
+TIERS = (KEY, ORDINARY, SMALL)
+CHINESE = {KEY: "关键客户", ORDINARY: "普通客户", SMALL: "小客户"}
+_FROM_ABC = {"A": KEY, "B": ORDINARY, "C": SMALL}
+DROPPED = "dropped"  # the churn reason of a customer the firm stopped serving
+
+
+def classify(method: str, now: float, margin, purchases, last_purchase, acquired_at,
+             abc_cuts=(0.8, 0.95), shares=(0.2, 0.3), min_tenure: float = 1.0) -> np.ndarray:
+    """Tier names for customers described by arrays (the firm's view of them at ``now``)."""
+    margin = np.asarray(margin, dtype=float)
+    n = len(margin)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    if method == "abc":
+        return np.array([_FROM_ABC[k] for k in abc_classes(margin, abc_cuts)], dtype=object)
+    if method == "rfm":
+        value = (quantile_scores(now - np.asarray(last_purchase), higher_is_better=False)
+                 + quantile_scores(purchases) + quantile_scores(margin)).astype(float)
+    else:  # clv: margin per time unit
+        tenure = np.maximum(now - np.asarray(acquired_at, dtype=float), min_tenure)
+        value = margin / tenure
+    order = np.argsort(-value, kind="stable")
+    n_key = int(round(shares[0] * n))
+    n_ordinary = int(round((shares[0] + shares[1]) * n)) - n_key
+    ranked = np.array([KEY] * n_key + [ORDINARY] * n_ordinary
+                      + [SMALL] * (n - n_key - n_ordinary), dtype=object)
+    out = np.empty(n, dtype=object)
+    out[order] = ranked
+    return out
+
+
+class TieringPolicy:
+    """The tiering process of one run."""
+
+    def __init__(self, market):
+        self.market = market
+        self.cfg = market.scenario.tiering
+        self.levels = {KEY: self.cfg.key, ORDINARY: self.cfg.ordinary, SMALL: self.cfg.small}
+        self.dropped = 0
+        self.classifications = 0
+
+    def level(self, customer):
+        """The customer's :class:`~crmsim.scenario.TierLevel` (None if never classified)."""
+        return self.levels.get(customer.tier)
+
+    def start(self) -> None:
+        self.market.env.process(self._run())
+
+    def _run(self):
+        env = self.market.env
+        while True:
+            yield env.timeout(self.cfg.every)
+            self.classify()
+
+    def classify(self) -> None:
+        market, cfg = self.market, self.cfg
+        now = market.env.now
+        active = [c for c in market.customers if c.active]
+        margin_rate = market.scenario.economics.margin_rate
+        margin = np.array([c.revenue for c in active]) * margin_rate
+        tiers = classify(
+            cfg.method, now, margin,
+            purchases=[c.purchases for c in active],
+            last_purchase=[c.last_purchase for c in active],
+            acquired_at=[c.acquired_at for c in active],
+            abc_cuts=cfg.abc_cuts, shares=cfg.shares, min_tenure=cfg.every)
+        record = market.recorder.event
+        for c, tier in zip(active, tiers, strict=True):
+            if tier != c.tier:
+                c.tier = tier
+                c.tier_priority = self.levels[tier].desk_priority
+                record(now, c.id, VALUE_TIER, details=tier)
+        self.classifications += 1
+        if cfg.drop_unprofitable:
+            cost = market.scenario.economics.cost_to_serve
+            for c, tier, m in zip(active, tiers, margin, strict=True):
+                tenure = now - c.acquired_at
+                if tier == SMALL and tenure >= cfg.every and m / tenure < cost:
+                    market.drop(c)
+                    self.dropped += 1
+
+    def kpis(self) -> dict[str, float]:
+        customers = self.market.customers
+        out = {f"active_{t}": sum(1 for c in customers if c.active and c.tier == t)
+               for t in TIERS}
+        out["dropped"] = self.dropped
+        return out
