@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
 from crmsim.analysis import (
+    abc_classes,
+    abc_table,
+    bass_adoption_rate,
+    bass_cdf,
+    bass_peak_time,
     bgnbd_expected_purchases,
     bgnbd_log_likelihood,
+    cac_payback,
     clv_constant_retention,
+    clv_sbg,
+    historical_clv,
     mean_ci,
     proportion_ci,
+    rfm_scores,
     rfm_summary,
     sbg_retention,
     sbg_survival,
@@ -100,3 +111,69 @@ def test_gamma_gamma_mean_spend_formula():
     nu = trait_quantile(spend, u)
     assert np.mean(spend.p / nu) == pytest.approx(spend.mean, rel=1e-3)
     assert special.gammainc(4, nu * 30) == pytest.approx(u)
+
+
+# ---------------------------------------------------------------- customer value (客户价值)
+
+#: a hand-made shop: five customers, observation ends at t = 100
+HAND_TRANSACTIONS = pd.DataFrame({
+    "customer_id": [1, 1, 1, 2, 3, 3, 4, 5, 5, 5, 5],
+    "time": [10.0, 50.0, 90.0, 20.0, 30.0, 95.0, 99.0, 5.0, 40.0, 60.0, 70.0],
+    "amount": [100.0, 100.0, 100.0, 500.0, 20.0, 30.0, 10.0, 40.0, 40.0, 40.0, 40.0],
+})
+
+
+def test_rfm_scores_on_a_hand_computed_table():
+    table = rfm_scores(HAND_TRANSACTIONS, observation_end=100.0, bins=5)
+    # recency 100 − last purchase: 10, 80, 5, 1, 30 → most recent (customer 4) scores 5
+    assert table["recency"].tolist() == [10.0, 80.0, 5.0, 1.0, 30.0]
+    assert table["r_score"].tolist() == [3, 1, 4, 5, 2]
+    # frequency 3, 1, 2, 1, 4 → ties (customers 2 and 4) share the lower score
+    assert table["frequency"].tolist() == [3, 1, 2, 1, 4]
+    assert table["f_score"].tolist() == [4, 1, 3, 1, 5]
+    # monetary 300, 500, 50, 10, 160
+    assert table["m_score"].tolist() == [4, 5, 2, 1, 3]
+    assert table.loc[1, "rfm_cell"] == "344" and table.loc[1, "rfm_score"] == 11
+
+
+def test_abc_classes_on_a_hand_computed_table():
+    value = HAND_TRANSACTIONS.groupby("customer_id")["amount"].sum()  # 300 500 50 10 160
+    # sorted: 500 (before 0), 300 (before .490), 160 (.784), 50 (.941), 10 (.990) of 1020
+    assert abc_classes(value.to_numpy()).tolist() == ["A", "A", "B", "C", "A"]
+    table = abc_table(value)
+    assert table["customers"].tolist() == [3, 1, 1]
+    assert table["value_share"].round(4).tolist() == [round(960 / 1020, 4), round(50 / 1020, 4),
+                                                      round(10 / 1020, 4)]
+
+
+def test_historical_clv_discounts_each_customer_to_its_first_purchase():
+    clv = historical_clv(HAND_TRANSACTIONS, margin_rate=0.5, discount_rate=0.01)
+    assert clv.loc[1] == pytest.approx(50 + 50 / 1.01**40 + 50 / 1.01**80)
+    assert clv.loc[2] == pytest.approx(250.0)
+    assert clv.loc[3] == pytest.approx(10 + 15 / 1.01**65)
+
+
+def test_sbg_clv_is_the_discounted_survival_series_and_beats_the_mean_retention_plug_in():
+    a, b, m, d = 2.0, 6.0, 50.0, 0.01
+    t = np.arange(0, 5000)
+    series = m * np.sum(sbg_survival(t, a, b) / (1 + d) ** t)
+    assert clv_sbg(m, a, b, d) == pytest.approx(series, rel=1e-9)
+    assert clv_sbg(m, a, b, d) > clv_constant_retention(m, b / (a + b), d)
+
+
+def test_cac_payback_counts_payments_until_the_cac_is_repaid():
+    # margin 30 kept with 0.8: 30, 54, 73.2, 88.56, 100.85 → the 5th payment repays 100
+    assert cac_payback(100, 30, 0.8) == 5
+    assert cac_payback(30, 30, 0.8) == 1
+    assert cac_payback(1000, 30, 0.8) == math.inf  # CLV = 150 < CAC
+
+
+def test_bass_cdf_solves_the_bass_equation():
+    p, q = 0.02, 0.4
+    t = np.linspace(0, 30, 301)
+    f = bass_cdf(t, p, q)
+    numeric = integrate.solve_ivp(lambda _, y: (p + q * y) * (1 - y), (0, 30), [0.0],
+                                  t_eval=t, rtol=1e-10, atol=1e-12).y[0]
+    assert np.allclose(f, numeric, atol=1e-7)
+    assert np.argmax(bass_adoption_rate(t, p, q)) == pytest.approx(
+        bass_peak_time(p, q) / 0.1, abs=1)

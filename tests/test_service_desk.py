@@ -32,8 +32,9 @@ def _segment(name):
 
 
 class _Caller:
-    def __init__(self, cid, segment, handle, patience_u=0.5, mean_handle=1.0):
-        self.id = cid
+    def __init__(self, name, segment, handle, patience_u=0.5, mean_handle=1.0):
+        self.name = name
+        self.id = ord(name)
         self.segment = segment
         self.active = True
         self.priority_boost = 0
@@ -52,7 +53,7 @@ def _call(env, desk, caller, at, trace):
     def process():
         yield env.timeout(at)
         answered = yield from desk.contact(caller, INQUIRY)
-        trace.append((env.now, caller.id, answered))
+        trace.append((env.now, caller.name, answered))
     env.process(process())
 
 
@@ -71,6 +72,7 @@ def test_priority_orders_the_queue_and_patience_abandons():
     assert [t for t, _, _ in trace] == pytest.approx([3 + 3 * math.log(2), 10, 15, 17])
     log = desk.log()
     assert list(log["answered"]) == [True, False, True, True]  # written at answer / hang-up
+    assert list(log["customer_id"]) == [ord(x) for x in "ADCB"]
     by_arrival = log.sort_values("arrival").set_index("arrival")["wait"]
     assert by_arrival.to_dict() == pytest.approx({0: 0, 1: 14, 2: 8, 3: 3 * math.log(2)})
     assert desk.busy_time == pytest.approx(17)

@@ -64,6 +64,7 @@ class ServiceDesk:
             1 - cfg.resolution_probability)
         # contact log: one row per inbound contact
         self.arrival = array("d")
+        self.customer = array("q")
         self.wait = array("d")
         self.answered = array("b")
         self.kind = array("b")
@@ -147,7 +148,7 @@ class ServiceDesk:
         u_patience = stream.next()
         arrival = env.now
         if self.resource is None:  # nobody to answer
-            self._log(arrival, math.nan, False, kind)
+            self._log(customer, arrival, math.nan, False, kind)
             return False
         priority = self.priority[customer.segment.name] - customer.priority_boost + (
             cfg.complaint_priority if kind == COMPLAINT else 0)
@@ -158,19 +159,20 @@ class ServiceDesk:
                 patience = -cfg.patience * math.log1p(-u_patience)
                 outcome = yield request | env.timeout(patience)
                 if request not in outcome:
-                    self._log(arrival, env.now - arrival, False, kind)
+                    self._log(customer, arrival, env.now - arrival, False, kind)
                     if kind == INQUIRY and self.on_abandoned is not None:
                         self.on_abandoned(customer)
                     return False
-            self._log(arrival, env.now - arrival, True, kind)
+            self._log(customer, arrival, env.now - arrival, True, kind)
             yield env.timeout(handle)
             self.busy_time += handle
         return True
 
-    def _log(self, arrival: float, wait: float, answered: bool, kind: int) -> None:
+    def _log(self, customer, arrival: float, wait: float, answered: bool, kind: int) -> None:
         """A contact's row, written when it is answered or abandoned (contacts still queued at
         the horizon are censored: not in the log)."""
         self.arrival.append(arrival)
+        self.customer.append(customer.id)
         self.wait.append(wait)
         self.answered.append(answered)
         self.kind.append(kind)
@@ -225,7 +227,8 @@ class ServiceDesk:
         return contact_log(np.frombuffer(self.arrival, dtype=float),
                            np.frombuffer(self.wait, dtype=float),
                            np.frombuffer(self.answered, dtype=np.int8),
-                           np.frombuffer(self.kind, dtype=np.int8))
+                           np.frombuffer(self.kind, dtype=np.int8),
+                           np.frombuffer(self.customer, dtype=np.int64))
 
     def kpis(self, horizon: float) -> dict[str, float]:
         return desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
@@ -245,10 +248,11 @@ class ServiceDesk:
         return recovery_table(self.outcome_log)
 
 
-def contact_log(arrival=(), wait=(), answered=(), kind=()) -> pd.DataFrame:
+def contact_log(arrival=(), wait=(), answered=(), kind=(), customer_id=()) -> pd.DataFrame:
     """A contact log table (empty by default: a scenario without a desk)."""
     return pd.DataFrame({
         "arrival": np.asarray(arrival, dtype=float),
+        "customer_id": np.asarray(customer_id, dtype=np.int64),
         "wait": np.asarray(wait, dtype=float),
         "answered": np.asarray(answered, dtype=np.int8).astype(bool),
         "kind": np.where(np.asarray(kind, dtype=np.int8) == COMPLAINT, "complaint", "inquiry"),

@@ -31,6 +31,7 @@ class WinBackPolicy:
         self.cfg = market.scenario.win_back
         self.attempts = 0
         self.successes = 0
+        self._draws = {}  # customer id → its win-back stream (continues across lifetimes)
 
     def effort(self, customer) -> float:
         tiering = self.market.tiering
@@ -49,7 +50,10 @@ class WinBackPolicy:
     def _approach(self, customer):
         market, cfg = self.market, self.cfg
         env = market.env
-        draws = market.streams.stream(Purpose.WIN_BACK, customer.id, "uniform")
+        draws = self._draws.get(customer.id)
+        if draws is None:
+            draws = self._draws[customer.id] = market.streams.stream(
+                Purpose.WIN_BACK, customer.id, "uniform")
         for _ in range(cfg.attempts):
             yield env.timeout(cfg.delay)
             if customer.active:  # back by other means meanwhile
