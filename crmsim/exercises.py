@@ -152,6 +152,75 @@ def _bgnbd() -> float:
     return round(float(bgnbd_expected_purchases(52, 0.5, 4.0, 1.5, 3.0)), 3)
 
 
+def _abc_share_a() -> float:
+    from crmsim.analysis import abc_classes
+
+    margin = _quickstart_run().customers["margin"].to_numpy()
+    return round(float((abc_classes(margin) == "A").mean()), 2)
+
+
+def _rfm_champions() -> int:
+    from crmsim.analysis import rfm_scores
+
+    res = _quickstart_run()
+    table = rfm_scores(res.transactions(), observation_end=res.scenario.horizon)
+    return int((table["rfm_cell"] == "555").sum())
+
+
+def _sbg_vs_plug_in() -> str:
+    from crmsim.analysis import clv_constant_retention, clv_sbg
+
+    heterogeneous = clv_sbg(50, 2.0, 6.0, 0.01)
+    plug_in = clv_constant_retention(50, 6.0 / 8.0, 0.01)
+    return "sbg" if heterogeneous > plug_in else "constant"
+
+
+@functools.cache
+def _warning_run():
+    import crmsim
+
+    return crmsim.simulate(crmsim.load_scenario("churn_warning_winback"), seed=1)
+
+
+def _risk_or_uplift() -> str:
+    import crmsim
+
+    sc = crmsim.load_scenario("churn_warning_winback").with_overrides(
+        {"customers.initial": 600, "acquisition.rate": 25, "horizon": 18})
+    cmp = crmsim.compare({t: sc.with_overrides({"warning.targeting": t})
+                          for t in ("risk", "uplift")}, replications=3, seed=0, progress=False)
+    saved = cmp.table.xs("offers_saved", level="kpi")["mean"]
+    return "uplift" if saved["uplift"] > saved["risk"] else "risk"
+
+
+def _retention_clv() -> float:
+    from crmsim.analysis import clv_constant_retention
+
+    return round(clv_constant_retention(25, 0.9, 0.01), 2)
+
+
+def _payback() -> int:
+    from crmsim.analysis import cac_payback
+
+    return int(cac_payback(150, 25, 0.9, 0.01))
+
+
+def _five_point_factor() -> float:
+    import crmsim
+
+    sc = crmsim.load_scenario("retention_vs_acquisition")
+    runs = crmsim.sweep(sc, {"churn.base": [0.05, 0.10]}, replications=1, seed=0,
+                        progress=False)
+    npv = runs[runs["kpi"] == "npv_profit"].set_index("churn.base")["value"]
+    return round(float(npv[0.05] / npv[0.10]), 1)
+
+
+def _bass_f12() -> float:
+    from crmsim.analysis import bass_cdf
+
+    return round(float(bass_cdf(12, 0.01, 0.3)), 3)
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.1": Exercise(
         "Run the retail baseline with 500 customers and seed 1. How many customers churned?",
@@ -175,6 +244,21 @@ EXERCISES: dict[str, Exercise] = {
         "horizon go 'up' or 'down'?",
         lambda: "down" if _stability(10) < _stability(6) else "up",
         "stability needs more repeat purchases now"),
+    "02.1": Exercise(
+        "Retail baseline, 500 customers, seed 1: classify customers by margin with "
+        "crmsim.analysis.abc_classes. What share of customers is class A? (two decimals)",
+        _abc_share_a, "(abc_classes(res.customers['margin'].to_numpy()) == 'A').mean()",
+        tolerance=0.005),
+    "02.2": Exercise(
+        "In the same run's RFM table (rfm_scores of res.transactions(), observation end 365), "
+        "how many customers are in the best cell '555'?",
+        _rfm_champions, "(table['rfm_cell'] == '555').sum()"),
+    "02.3": Exercise(
+        "Margin 50 a month, discount 1% a month, churn θ ~ Beta(2, 6) (mean 0.25). Is the "
+        "expected CLV larger under the sBG model or with the mean retention 0.75 plugged into "
+        "the constant-retention formula? 'sbg' or 'constant'",
+        _sbg_vs_plug_in, "compare crmsim.analysis.clv_sbg(50, 2, 6, 0.01) with "
+        "clv_constant_retention(50, 0.75, 0.01)"),
     "03.1": Exercise(
         "Service quality 0.80 for customers who expect 0.70 (adaptation 0.2, memory 0.4, "
         "performance weight 0.5, disconfirmation weight 1.0, no noise): at what value does "
@@ -215,6 +299,34 @@ EXERCISES: dict[str, Exercise] = {
         "non-members overstate or understate what the programme does? 'overstate' or "
         "'understate'",
         lambda: "overstate", "members would have bought more anyway"),
+    "06.1": Exercise(
+        "churn_warning_winback, seed 1: what is the precision of the warning? (two decimals)",
+        lambda: round(_warning_run().kpis["warning_precision"], 2),
+        "res.kpis['warning_precision']", tolerance=0.005),
+    "06.2": Exercise(
+        "In that run, how many times more likely than average was a warned subscriber to "
+        "churn (the lift)? (one decimal)",
+        lambda: round(_warning_run().kpis["warning_lift"], 1), "res.kpis['warning_lift']",
+        tolerance=0.05),
+    "06.3": Exercise(
+        "churn_warning_winback with 600 subscribers, 25 acquisitions a month, 18 months, "
+        "3 paired replications (seed 0): does targeting by 'risk' or by 'uplift' reverse more "
+        "churn decisions (offers_saved)?",
+        _risk_or_uplift, "compare the two targeting rules and read offers_saved"),
+    "07.1": Exercise(
+        "A subscriber brings margin 25 a month (paid at sign-up and each renewal), stays "
+        "with probability 0.9 a month, discount 1% a month. What is the CLV? (two decimals)",
+        _retention_clv, "crmsim.analysis.clv_constant_retention(25, 0.9, 0.01)",
+        tolerance=0.005),
+    "07.2": Exercise(
+        "With a CAC of 150, after how many payments has that subscriber repaid it (expected, "
+        "discounted)?",
+        _payback, "crmsim.analysis.cac_payback(150, 25, 0.9, 0.01)"),
+    "07.3": Exercise(
+        "retention_vs_acquisition, 1 replication, seed 0: NPV profit at 5% monthly defection "
+        "is how many times the NPV profit at 10%? (one decimal)",
+        _five_point_factor, "crmsim.sweep(sc, {'churn.base': [0.05, 0.10]}, replications=1, "
+        "seed=0)", tolerance=0.05),
     "08.1": Exercise(
         "Notebook 08's pair (500 customers, 180 days, service quality 0.70 vs 0.76), 8 paired "
         "replications, seed 0: is the whole 95% interval of the profit difference above 0? "
@@ -237,6 +349,10 @@ EXERCISES: dict[str, Exercise] = {
         "(three decimals)",
         _bgnbd, "crmsim.analysis.bgnbd_expected_purchases(52, 0.5, 4, 1.5, 3)",
         tolerance=5e-4),
+    "09.4": Exercise(
+        "Bass diffusion with p = 0.01 and q = 0.3 a week: what share of the market has adopted "
+        "after 12 weeks? (three decimals)",
+        _bass_f12, "crmsim.analysis.bass_cdf(12, 0.01, 0.3)", tolerance=5e-4),
 }
 
 

@@ -155,6 +155,50 @@ def sweep_lines(summary: pd.DataFrame, key: str, kpi: str, ax=None, by: str | No
     return ax
 
 
+def pareto_curve(values, ax=None, cuts=(0.8, 0.95), label: str = "customers"):
+    """The Pareto (concentration) curve: share of value against share of customers, largest
+    first, with the ABC cuts (二八法则) marked."""
+    ax = _axes(ax)
+    x = np.sort(np.clip(np.asarray(values, dtype=float), 0, None))[::-1]
+    share_value = np.r_[0, np.cumsum(x) / x.sum()] if x.sum() > 0 else np.zeros(len(x) + 1)
+    share_customers = np.arange(len(x) + 1) / max(len(x), 1)
+    ax.plot(share_customers, share_value, label=label)
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="equal value")
+    for cut, name in zip(cuts, "AB", strict=True):
+        k = int(np.searchsorted(share_value[1:], cut))
+        ax.axhline(cut, color="0.4", lw=0.6, ls="--")
+        ax.annotate(f"{name}: {share_customers[k + 1]:.0%} of customers → {cut:.0%} of value",
+                    (share_customers[k + 1], cut), textcoords="offset points", xytext=(-4, 4),
+                    ha="right", fontsize=8)
+    ax.set_xlabel("share of customers, most valuable first")
+    ax.set_ylabel("share of value")
+    ax.set_title("Pareto curve (ABC 分类)")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def adoption_curve(result, ax=None, closed_form=None):
+    """Cumulative share of the market acquired against time (Bass diffusion), by source, with
+    an optional closed form t → F(t)."""
+    ax = _axes(ax)
+    size = result.scenario.acquisition.market_size
+    acquired = result.events[result.events["kind"] == "acquired"]
+    horizon = result.scenario.horizon
+    for label, group in [("all", acquired)] + list(acquired.groupby(
+            acquired["details"].fillna("initial / paid"), sort=True)):
+        times = np.sort(group["time"].to_numpy())
+        ax.step(np.r_[0, times, horizon], np.r_[0, np.arange(1, len(times) + 1), len(times)]
+                / size, where="post", label=label, lw=2 if label == "all" else 1)
+    if closed_form is not None:
+        grid = np.linspace(0, horizon, 200)
+        ax.plot(grid, closed_form(grid), "k--", lw=1, label="closed form F(t)")
+    ax.set_xlabel(f"time ({result.scenario.time_unit})")
+    ax.set_ylabel("share of the market acquired")
+    ax.set_title("Adoption (客户开发): word of mouth from a finite market")
+    ax.legend(fontsize=8)
+    return ax
+
+
 LOYALTY_COLORS = {"true": "#31a354", "latent": "#9ecae1", "spurious": "#fd8d3c",
                   "none": "#bdbdbd"}
 
