@@ -100,7 +100,7 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
             "expectation": [c.expectation for c in cs],
             "satisfaction": [c.satisfaction for c in cs],
             "last_purchase": money["last_purchase"],
-            "complaints": np.fromiter((c.complaints for c in cs), dtype=np.int64, count=len(cs)),
+            "complaints": service_desk.complaint_counts(market.desk, len(cs)),
             "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         }
     )

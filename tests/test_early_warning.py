@@ -117,7 +117,7 @@ def test_uplift_is_the_true_reduction_and_favours_responsive_customers(contract_
                                          push + sc.warning.offer_effect * c.price_sensitivity))
     assert policy.uplift(c) == pytest.approx(expected)
     # with a common churn propensity, uplift ranks by price sensitivity (the response)
-    values = policy.targeting_values(market.customers, 0.0, 0)
+    values = policy.targeting_values(market.customers, 0.0, 0, market.customer_records())
     sensitivity = np.array([c.price_sensitivity for c in market.customers])
     assert np.corrcoef(values, sensitivity)[0, 1] > 0.9
 

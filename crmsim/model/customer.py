@@ -25,6 +25,21 @@ import math
 from crmsim.model import lifecycle
 
 
+class Treatment:
+    """What the firm's CRM policies did to one customer: its value tier and desk priority, a
+    running retention offer, a win-back discount, when it was won back. Only customers a
+    policy touched carry one (a million untouched customers pay one empty slot each)."""
+
+    __slots__ = ("tier", "tier_priority", "offer", "discount", "won_back_at")
+
+    def __init__(self):
+        self.tier = "none"
+        self.tier_priority = 0
+        self.offer = None  # (until, push on the churn index) of a retention offer
+        self.discount = None  # (until, price factor) of a win-back discount
+        self.won_back_at = math.nan
+
+
 class Customer:
     """State of one customer. Latent traits are drawn once and never change."""
 
@@ -35,9 +50,9 @@ class Customer:
         "complaint_propensity", "initial_expectation", "fit",
         # state
         "expectation", "satisfaction", "purchases", "failures", "recovery_bonus",
-        "pending_outcome", "loyalty_at_reference", "complaints", "revenue", "last_purchase",
-        # value tier (客户分级) and what the firm's policies did to the customer
-        "tier", "tier_priority", "offer", "discount", "won_back_at",
+        "pending_outcome", "loyalty_at_reference",
+        # what the firm's CRM policies did to the customer (None if they never touched it)
+        "treatment",
         # rewards programme state (None for non-members)
         "membership",
         # random draws (released when the customer churns)
@@ -59,14 +74,7 @@ class Customer:
         self.loyalty_at_reference = None  # Dick & Basu type at the loyalty reference time
         self.handling = None
         self.membership = None
-        self.complaints = 0
-        self.revenue = 0.0
-        self.last_purchase = acquired_at
-        self.tier = "none"  # value tier, set by the tiering policy
-        self.tier_priority = 0
-        self.offer = None  # (until, push on the churn index) of a retention offer
-        self.discount = None  # (until, price factor) of a win-back discount
-        self.won_back_at = math.nan
+        self.treatment = None
 
     @property
     def member(self) -> bool:
@@ -77,7 +85,23 @@ class Customer:
     def priority_boost(self) -> int:
         """Desk priority gained from a membership tier and from the value tier."""
         boost = self.membership.priority_boost if self.membership is not None else 0
-        return boost - self.tier_priority
+        return boost - self.treatment.tier_priority if self.treatment is not None else boost
+
+    def treated(self) -> Treatment:
+        """The customer's :class:`Treatment`, created when a policy first touches it."""
+        if self.treatment is None:
+            self.treatment = Treatment()
+        return self.treatment
+
+    @property
+    def tier(self) -> str:
+        """Value tier (key / ordinary / small), "none" until the tiering policy classifies it."""
+        return self.treatment.tier if self.treatment is not None else "none"
+
+    @property
+    def won_back_at(self) -> float:
+        """When the customer was last won back (NaN if never)."""
+        return self.treatment.won_back_at if self.treatment is not None else math.nan
 
     @property
     def active(self) -> bool:

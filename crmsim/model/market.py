@@ -26,13 +26,14 @@ from crmsim.model.satisfaction import experience
 from crmsim.policies.acquisition import AcquisitionPolicy
 from crmsim.policies.early_warning import EarlyWarningPolicy
 from crmsim.policies.rewards import Membership, RewardsProgramme
-from crmsim.policies.service_desk import QUICK, ServiceDesk
+from crmsim.policies.service_desk import QUICK, ServiceDesk, complaint_counts
 from crmsim.policies.tiering import DROPPED, TieringPolicy
 from crmsim.policies.win_back import WinBackPolicy
 from crmsim.results import (
     ACQUIRED,
     CHURN,
     FAILURE,
+    PAID_KINDS,
     PAYMENT,
     PURCHASE,
     REDEMPTION,
@@ -230,8 +231,7 @@ class Market:
         row = {"time": now, "active": self.active}
         row.update({f"active_{s}": n for s, n in self.stage_counts.items()})
         if self.tiering is not None:
-            row.update(self.tiering.kpis())
-            del row["dropped"]
+            row.update(self.tiering.active_by_tier())
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
         self.recorder.snapshot(row)
 
@@ -315,6 +315,21 @@ class Market:
         self._change_active(count)
         return created
 
+    def customer_records(self) -> dict[str, np.ndarray]:
+        """What the firm's own records say about each customer now (arrays indexed by customer
+        id): ``revenue``, ``last_purchase`` (−inf before any) and ``complaints`` (logged at the
+        desk) — derived from the recorded events, as a CRM database would, so the hot path
+        keeps no extra per-customer tallies."""
+        n = len(self.customers)
+        cols = self.recorder.columns()
+        paid = np.isin(cols["kind"], PAID_KINDS)
+        ids = cols["customer_id"][paid]
+        revenue = np.bincount(ids, weights=cols["amount"][paid], minlength=n)
+        last = np.full(n, -np.inf)
+        np.maximum.at(last, ids, cols["time"][paid])
+        return {"revenue": revenue, "last_purchase": last,
+                "complaints": complaint_counts(self.desk, n)}
+
     def _change_active(self, delta: int) -> None:
         now = self.env.now
         self._active_time += self.active * (now - self._active_since)
@@ -354,7 +369,7 @@ class Market:
     def _update_stage(self, c: Customer) -> None:
         stage = lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
                                                  self.lifecycle_cfg)
-        if c.stage == lifecycle.WON_BACK and c.last_purchase == c.won_back_at:
+        if c.stage == lifecycle.WON_BACK and c.won_back_at == self.env.now:
             return  # the returning purchase itself: still 'won back'
         if stage != c.stage:
             self.set_stage(c, stage)
@@ -369,13 +384,12 @@ class Market:
         member = c.membership is not None
         if member:
             amount *= self.rewards.price_factor(c.membership)
-        if c.discount is not None:  # a win-back discount
-            if now <= c.discount[0]:
-                amount *= c.discount[1]
+        care = c.treatment
+        if care is not None and care.discount is not None:  # a win-back discount
+            if now <= care.discount[0]:
+                amount *= care.discount[1]
             else:
-                c.discount = None
-        c.revenue += amount
-        c.last_purchase = now
+                care.discount = None
         self.recorder.event(now, c.id, kind, amount)
         if member:
             redeemed, tier = self.rewards.on_purchase(c, now, amount)
@@ -488,11 +502,12 @@ class Market:
         if self.beta_competitor:
             terms["competitor"] = self.beta_competitor * c.price_sensitivity * (
                 self.competitor_attractiveness(self.env.now))
-        if c.offer is not None:
-            if c.offer[0] >= self.env.now:
-                terms["retention_offer"] = c.offer[1]
+        care = c.treatment
+        if care is not None and care.offer is not None:
+            if care.offer[0] >= self.env.now:
+                terms["retention_offer"] = care.offer[1]
             else:
-                c.offer = None
+                care.offer = None
         return terms
 
     def decides_to_churn(self, c: Customer, u: float) -> bool:
@@ -520,7 +535,8 @@ class Market:
         now = self.env.now
         self.set_stage(c, lifecycle.CHURNED)
         c.churned_at = now
-        c.offer = None
+        if c.treatment is not None:
+            c.treatment.offer = None
         self._change_active(-1)
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
@@ -547,11 +563,12 @@ class Market:
         now = self.env.now
         c.churned_at = math.nan
         c.churn_reason = None
-        c.won_back_at = now
+        care = c.treated()
+        care.won_back_at = now
         c.satisfaction = 0.0
         c.expectation += expectation_lift
         if discount:
-            c.discount = (until, 1.0 - discount)
+            care.discount = (until, 1.0 - discount)
         self._change_active(1)
         self.recorder.event(now, c.id, WON_BACK)
         self.set_stage(c, lifecycle.WON_BACK)

@@ -48,7 +48,7 @@ class EarlyWarningPolicy:
         mean_rate = rate.shape / rate.rate if isinstance(rate, GammaDist) else float(rate)
         self.prior_gap = 1.0 / mean_rate if mean_rate > 0 else math.inf
         self.last_satisfaction: dict[int, float] = {}
-        self.last_complaints: dict[int, int] = {}
+        self.last_complaints = np.zeros(0, dtype=np.int64)  # by customer id, at the last scan
         # per scan: (time, customer ids, warned, active at the scan)
         self.scans: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
         # per offer: (time, customer id, active when offered)
@@ -67,28 +67,29 @@ class EarlyWarningPolicy:
 
     # ------------------------------------------------------------------ the scan
 
-    def active_file(self, now: float) -> list:
+    def active_file(self, now: float, last_purchase: np.ndarray) -> list:
         """The customers the firm believes active."""
         customers = self.market.customers
         if self.market.contractual:
             return [c for c in customers if c.active]
         since = now - self.cfg.active_window
-        return [c for c in customers if c.last_purchase >= since]
+        return [c for c in customers if last_purchase[c.id] >= since]
 
-    def score(self, customer, now: float) -> float:
-        """The warning score from signals the firm can see."""
-        cfg = self.cfg
+    def score(self, customer, now: float, records: dict[str, np.ndarray]) -> float:
+        """The warning score from signals the firm can see (its ``customer_records``)."""
+        cfg, cid = self.cfg, customer.id
         value = 0.0
         if not self.market.contractual and cfg.recency_weight:
-            gap = ((customer.last_purchase - customer.acquired_at) / (customer.purchases - 1)
+            last = records["last_purchase"][cid]
+            gap = ((last - customer.acquired_at) / (customer.purchases - 1)
                    if customer.purchases > 1 else self.prior_gap)
             if gap > 0:
-                value += cfg.recency_weight * max(0.0, (now - customer.last_purchase) / gap - 1)
-        before = self.last_satisfaction.get(customer.id, customer.satisfaction)
+                value += cfg.recency_weight * max(0.0, (now - last) / gap - 1)
+        before = self.last_satisfaction.get(cid, customer.satisfaction)
         value += cfg.satisfaction_weight * max(0.0, before - customer.satisfaction)
         value += cfg.dissatisfaction_weight * max(0.0, -customer.satisfaction)
-        value += cfg.complaint_weight * (
-            customer.complaints - self.last_complaints.get(customer.id, customer.complaints))
+        seen = self.last_complaints[cid] if cid < len(self.last_complaints) else 0
+        value += cfg.complaint_weight * (records["complaints"][cid] - seen)
         return value
 
     def offer_push(self, customer) -> float:
@@ -116,13 +117,14 @@ class EarlyWarningPolicy:
         return (churn_rule.probability(theta, push)
                 - churn_rule.probability(theta, push + self.offer_push(customer)))
 
-    def targeting_values(self, file: list, now: float, scan: int) -> np.ndarray:
+    def targeting_values(self, file: list, now: float, scan: int,
+                         records: dict[str, np.ndarray]) -> np.ndarray:
         how = self.cfg.targeting
         if how == "random":
             stream = self.market.streams.stream(Purpose.WARNING, scan, "uniform")
             return np.array([stream.next() for _ in file])
         if how == "score":
-            return np.array([self.score(c, now) for c in file])
+            return np.array([self.score(c, now, records) for c in file])
         rule = self.risk if how == "risk" else self.uplift
         return np.array([rule(c) for c in file])
 
@@ -137,14 +139,16 @@ class EarlyWarningPolicy:
     def scan(self, number: int) -> None:
         market = self.market
         now = market.env.now
-        file = self.active_file(now)
-        values = self.targeting_values(file, now, number)
+        records = market.customer_records()
+        file = self.active_file(now, records["last_purchase"])
+        values = self.targeting_values(file, now, number, records)
         warned = self.warned(values)
         active = np.array([c.active for c in file], dtype=bool)
         self.scans.append((now, np.array([c.id for c in file], dtype=np.int64), warned, active))
         tiering = market.tiering
         for c, hit in zip(file, warned, strict=True):
-            if not hit or (c.offer is not None and c.offer[0] > now):
+            if not hit or (c.treatment is not None and c.treatment.offer is not None
+                           and c.treatment.offer[0] > now):
                 continue
             level = tiering.level(c) if tiering is not None else None
             if level is not None and not level.retention_offers:
@@ -152,7 +156,7 @@ class EarlyWarningPolicy:
             self._offer(c, now)
         for c in file:
             self.last_satisfaction[c.id] = c.satisfaction
-            self.last_complaints[c.id] = c.complaints
+        self.last_complaints = records["complaints"]
 
     def _offer(self, customer, now: float) -> None:
         cost = self.cfg.offer_cost
@@ -160,7 +164,7 @@ class EarlyWarningPolicy:
         self.market.recorder.event(now, customer.id, OFFER, cost)
         self.offer_log.append((now, customer.id, customer.active))
         if customer.active:  # an offer to a customer who already left reaches nobody
-            customer.offer = (now + self.cfg.offer_duration, self.offer_push(customer))
+            customer.treated().offer = (now + self.cfg.offer_duration, self.offer_push(customer))
 
     # ------------------------------------------------------------------ scoring it
 

@@ -205,7 +205,6 @@ class ServiceDesk:
         if complaint_u >= customer.complaint_propensity:
             return SILENT
         self.complaints += 1
-        customer.complaints += 1
         env, cfg = self.env, self.cfg
         failed_at = env.now
         answered = yield from self.contact(customer, COMPLAINT)
@@ -246,6 +245,15 @@ class ServiceDesk:
 
     def recovery_table(self) -> pd.DataFrame:
         return recovery_table(self.outcome_log)
+
+
+def complaint_counts(desk, customers: int) -> np.ndarray:
+    """Complaints logged at the desk per customer id so far (zeros without a desk)."""
+    if desk is None:
+        return np.zeros(customers, dtype=np.int64)
+    kind = np.array(desk.kind, dtype=np.int8)
+    ids = np.array(desk.customer, dtype=np.int64)[kind == COMPLAINT]
+    return np.bincount(ids, minlength=customers)
 
 
 def contact_log(arrival=(), wait=(), answered=(), kind=(), customer_id=()) -> pd.DataFrame:

@@ -85,19 +85,21 @@ class TieringPolicy:
         market, cfg = self.market, self.cfg
         now = market.env.now
         active = [c for c in market.customers if c.active]
-        margin_rate = market.scenario.economics.margin_rate
-        margin = np.array([c.revenue for c in active]) * margin_rate
+        ids = np.array([c.id for c in active], dtype=np.int64)
+        records = market.customer_records()
+        margin = records["revenue"][ids] * market.scenario.economics.margin_rate
         tiers = classify(
             cfg.method, now, margin,
             purchases=[c.purchases for c in active],
-            last_purchase=[c.last_purchase for c in active],
+            last_purchase=records["last_purchase"][ids],
             acquired_at=[c.acquired_at for c in active],
             abc_cuts=cfg.abc_cuts, shares=cfg.shares, min_tenure=cfg.every)
         record = market.recorder.event
         for c, tier in zip(active, tiers, strict=True):
             if tier != c.tier:
-                c.tier = tier
-                c.tier_priority = self.levels[tier].desk_priority
+                care = c.treated()
+                care.tier = tier
+                care.tier_priority = self.levels[tier].desk_priority
                 record(now, c.id, VALUE_TIER, details=tier)
         self.classifications += 1
         if cfg.drop_unprofitable:
@@ -108,9 +110,13 @@ class TieringPolicy:
                     market.drop(c)
                     self.dropped += 1
 
+    def active_by_tier(self) -> dict[str, int]:
+        """Active customers per tier now (``active_key``, ``active_ordinary``, ...)."""
+        counts = dict.fromkeys(TIERS, 0)
+        for c in self.market.customers:
+            if c.active and c.tier in counts:
+                counts[c.tier] += 1
+        return {f"active_{t}": n for t, n in counts.items()}
+
     def kpis(self) -> dict[str, float]:
-        customers = self.market.customers
-        out = {f"active_{t}": sum(1 for c in customers if c.active and c.tier == t)
-               for t in TIERS}
-        out["dropped"] = self.dropped
-        return out
+        return {**self.active_by_tier(), "dropped": self.dropped}
