@@ -177,3 +177,20 @@ def test_bass_cdf_solves_the_bass_equation():
     assert np.allclose(f, numeric, atol=1e-7)
     assert np.argmax(bass_adoption_rate(t, p, q)) == pytest.approx(
         bass_peak_time(p, q) / 0.1, abs=1)
+
+
+def test_sbg_fit_recovers_the_simulated_cohort_by_a_likelihood_ratio_test():
+    import crmsim
+    from crmsim.analysis import contract_renewals, fit_sbg, sbg_log_likelihood
+    from crmsim.validation import validation_scenario
+
+    sc = validation_scenario("sbg", {"customers.initial": 4000})
+    res = crmsim.simulate(sc, seed=3)
+    churned, observed = contract_renewals(res.customers, sc.contract.period, sc.horizon)
+    fit = fit_sbg(churned, observed)
+    critical = stats.chi2.ppf(0.99, df=2)
+    truth = sbg_log_likelihood(sc.churn.base.a, sc.churn.base.b, churned, observed)
+    assert 2 * (fit["log_likelihood"] - truth) < critical
+    # a wrong model (a 40% too high) is rejected by the same test
+    wrong = sbg_log_likelihood(1.4 * sc.churn.base.a, sc.churn.base.b, churned, observed)
+    assert 2 * (fit["log_likelihood"] - wrong) > critical

@@ -24,7 +24,14 @@ from crmsim.analysis.clv import (
 from crmsim.analysis.erlang import agents_needed, erlang_b, erlang_c
 from crmsim.analysis.rfm import quantile_scores, rfm_scores, rfm_summary
 from crmsim.analysis.stats import mean_ci, proportion_ci
-from crmsim.analysis.survival import empirical_survival, sbg_retention, sbg_survival
+from crmsim.analysis.survival import (
+    contract_renewals,
+    empirical_survival,
+    fit_sbg,
+    sbg_log_likelihood,
+    sbg_retention,
+    sbg_survival,
+)
 
 __all__ = [
     "ABC_CLASSES",
@@ -36,6 +43,9 @@ __all__ = [
     "cac_payback",
     "clv_sbg",
     "historical_clv",
+    "contract_renewals",
+    "fit_sbg",
+    "sbg_log_likelihood",
     "quantile_scores",
     "rfm_scores",
     "agents_needed",
