@@ -124,6 +124,32 @@ def survival_curve(result, ax=None, closed_form=None, label: str = "simulated"):
     return ax
 
 
+def desk_over_time(result, ax=None):
+    """The service desk per period: contacts offered (bars), service level and abandonment
+    (lines, right axis) — where understaffing shows."""
+    ax = _axes(ax)
+    table = result.timeseries
+    if "desk_contacts" not in table:
+        ax.set_title("no service desk in this scenario")
+        return ax
+    times = table["time"].to_numpy()
+    ts = table.iloc[1:]  # each row holds the period (previous time, its time]
+    starts, widths = times[:-1], np.diff(times)
+    middles = starts + widths / 2
+    ax.bar(starts, ts["desk_contacts"], width=0.9 * widths, color="#c6dbef", align="edge",
+           label="contacts offered")
+    ax.set_xlabel(f"time ({result.scenario.time_unit})")
+    ax.set_ylabel("contacts per period")
+    right = ax.twinx()
+    right.plot(middles, ts["desk_service_level"], "o-", color="#08519c", label="service level")
+    right.plot(middles, ts["desk_abandon_rate"], "s--", color="#e6550d", label="abandon rate")
+    right.set_ylim(0, 1.02)
+    right.set_ylabel("share of contacts")
+    right.legend(fontsize=8, loc="center right")
+    ax.set_title("Service desk (呼叫中心) per period")
+    return ax
+
+
 def kpi_intervals(table: pd.DataFrame, kpi: str, ax=None):
     """Mean and 95% interval of one KPI per scenario (a :attr:`Comparison.table`)."""
     ax = _axes(ax)
@@ -255,11 +281,17 @@ def save_sweep_plots(summary: pd.DataFrame, keys: list[str], folder, kpis) -> li
 
 
 def save_run_plots(result, folder) -> list:
-    """The standard plots of one run as PNG files in ``folder``; returns the paths."""
+    """The standard plots of one run as PNG files in ``folder`` (the desk's when there is one,
+    the adoption curve in a finite market); returns the paths."""
+    plots = [("lifecycle", lifecycle_area), ("money", money_over_time),
+             ("survival", survival_curve)]
+    if "desk_contacts" in result.timeseries:
+        plots.append(("desk", desk_over_time))
+    if result.scenario.acquisition.market_size is not None:
+        plots.append(("adoption", adoption_curve))
     return _save_figures(folder, [
         (name, (7, 4), lambda fig, draw=draw: draw(result, ax=fig.add_subplot()))
-        for name, draw in (("lifecycle", lifecycle_area), ("money", money_over_time),
-                           ("survival", survival_curve))
+        for name, draw in plots
     ])
 
 

@@ -1,0 +1,61 @@
+"""Every plot draws the data it is given (the notebooks show them; here: they draw something)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+import crmsim
+from crmsim import plots
+from crmsim.analysis import bass_cdf
+from crmsim.validation import validation_scenario
+
+
+@pytest.fixture(scope="module")
+def desk_run():
+    sc = crmsim.load_scenario("complaints_recovery").with_overrides(
+        {"customers.initial": 200, "horizon": 90})
+    return crmsim.simulate(sc, seed=1)
+
+
+def _drawn(ax) -> int:
+    return len(ax.lines) + len(ax.collections) + len(ax.patches)
+
+
+@pytest.mark.parametrize("draw", [plots.lifecycle_area, plots.money_over_time,
+                                  plots.survival_curve, plots.loyalty_quadrant,
+                                  plots.desk_over_time])
+def test_run_plots_draw(desk_run, draw):
+    ax = draw(desk_run)
+    assert _drawn(ax) > 0 and ax.get_title()
+    plt.close("all")
+
+
+def test_desk_plot_shows_every_period(desk_run):
+    ax = plots.desk_over_time(desk_run)
+    assert len(ax.patches) == len(desk_run.timeseries) - 1
+    plt.close("all")
+
+
+def test_pareto_curve_ends_at_all_value(desk_run):
+    ax = plots.pareto_curve(desk_run.customers["margin"])
+    x, y = ax.lines[0].get_data()
+    assert x[-1] == pytest.approx(1.0) and y[-1] == pytest.approx(1.0)
+    assert (y[1:] >= y[:-1]).all()
+    plt.close("all")
+
+
+def test_adoption_curve_reaches_the_acquired_share():
+    sc = validation_scenario("bass", {"horizon": 10})
+    res = crmsim.simulate(sc, seed=2)
+    ax = plots.adoption_curve(res, closed_form=lambda t: bass_cdf(t, 0.01, 0.3))
+    total = ax.lines[0].get_data()[1][-1]
+    assert total == pytest.approx(len(res.customers) / sc.acquisition.market_size)
+    plt.close("all")
+
+
+def test_saved_run_plots_include_the_desk(desk_run, tmp_path):
+    paths = plots.save_run_plots(desk_run, tmp_path)
+    assert {Path(p).stem for p in paths} >= {"lifecycle", "money", "survival", "desk"}
