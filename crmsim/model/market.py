@@ -565,6 +565,7 @@ class Market:
         c.churn_reason = None
         care = c.treated()
         care.won_back_at = now
+        care.offer = None  # a retention offer sent while it was gone reached nobody
         c.satisfaction = 0.0
         c.expectation += expectation_lift
         if discount:

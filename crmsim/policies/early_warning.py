@@ -163,8 +163,9 @@ class EarlyWarningPolicy:
         self.market.recorder.book(now, "offer_cost", cost)
         self.market.recorder.event(now, customer.id, OFFER, cost)
         self.offer_log.append((now, customer.id, customer.active))
-        if customer.active:  # an offer to a customer who already left reaches nobody
-            customer.treated().offer = (now + self.cfg.offer_duration, self.offer_push(customer))
+        # the firm's record: no second offer while this one runs. To a customer who already
+        # left (unseen in a shop) it reaches nobody: churn decisions are only taken by actives.
+        customer.treated().offer = (now + self.cfg.offer_duration, self.offer_push(customer))
 
     # ------------------------------------------------------------------ scoring it
 
