@@ -26,7 +26,7 @@ import math
 
 from crmsim.streams import Purpose
 
-PAID, WORD_OF_MOUTH = "paid", "word_of_mouth"
+WORD_OF_MOUTH = "word_of_mouth"  # the details of a word-of-mouth "acquired" event
 
 
 class AcquisitionPolicy:
@@ -108,8 +108,8 @@ class AcquisitionPolicy:
             yield env.timeout(gap)
             market.add_customers(self.adopters, 1, at=env.now, source=WORD_OF_MOUTH)
             self.word_of_mouth += 1
-            influence = self.influence() if not recount else influence + (
-                1.0 if cfg.word_of_mouth == "adopters" else 0.0)
+            if cfg.word_of_mouth == "adopters":
+                influence += 1.0  # the new adopter talks too (satisfaction: at the recount)
 
     def kpis(self) -> dict[str, float]:
         cost = self.market.recorder.costs.get("acquisition_cost", 0.0)

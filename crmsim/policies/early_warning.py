@@ -45,7 +45,7 @@ class EarlyWarningPolicy:
         self.market = market
         self.cfg = market.scenario.warning
         rate = market.scenario.purchase.rate
-        mean_rate = rate.shape / rate.rate if isinstance(rate, GammaDist) else float(rate)
+        mean_rate = rate.mean if isinstance(rate, GammaDist) else float(rate)
         self.prior_gap = 1.0 / mean_rate if mean_rate > 0 else math.inf
         self.last_satisfaction: dict[int, float] = {}
         self.last_complaints = np.zeros(0, dtype=np.int64)  # by customer id, at the last scan
@@ -98,21 +98,24 @@ class EarlyWarningPolicy:
         return effect * customer.price_sensitivity if self.cfg.response == (
             "price_sensitivity") else effect
 
+    def _push_without_offer(self, customer) -> float:
+        """The customer's churn push now, leaving out a retention offer it may hold."""
+        terms = self.market.churn_terms(customer)
+        terms.pop("retention_offer", None)
+        return sum(terms.values())
+
     def risk(self, customer) -> float:
         """True probability that the customer's next decision is to leave (1 if gone)."""
         if not customer.active:
             return 1.0
-        terms = self.market.churn_terms(customer)
-        terms.pop("retention_offer", None)
-        return churn_rule.probability(customer.churn_propensity, sum(terms.values()))
+        return churn_rule.probability(customer.churn_propensity,
+                                      self._push_without_offer(customer))
 
     def uplift(self, customer) -> float:
         """True reduction of the next decision's churn probability by an offer (0 if gone)."""
         if not customer.active:
             return 0.0
-        terms = self.market.churn_terms(customer)
-        terms.pop("retention_offer", None)
-        push = sum(terms.values())
+        push = self._push_without_offer(customer)
         theta = customer.churn_propensity
         return (churn_rule.probability(theta, push)
                 - churn_rule.probability(theta, push + self.offer_push(customer)))

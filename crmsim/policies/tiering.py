@@ -28,7 +28,6 @@ from crmsim.results import VALUE_TIER
 
 KEY, ORDINARY, SMALL = "key", "ordinary", "small"
 TIERS = (KEY, ORDINARY, SMALL)
-CHINESE = {KEY: "关键客户", ORDINARY: "普通客户", SMALL: "小客户"}
 _FROM_ABC = {"A": KEY, "B": ORDINARY, "C": SMALL}
 DROPPED = "dropped"  # the churn reason of a customer the firm stopped serving
 
@@ -66,7 +65,6 @@ class TieringPolicy:
         self.cfg = market.scenario.tiering
         self.levels = {KEY: self.cfg.key, ORDINARY: self.cfg.ordinary, SMALL: self.cfg.small}
         self.dropped = 0
-        self.classifications = 0
 
     def level(self, customer):
         """The customer's :class:`~crmsim.scenario.TierLevel` (None if never classified)."""
@@ -101,7 +99,6 @@ class TieringPolicy:
                 care.tier = tier
                 care.tier_priority = self.levels[tier].desk_priority
                 record(now, c.id, VALUE_TIER, details=tier)
-        self.classifications += 1
         if cfg.drop_unprofitable:
             cost = market.scenario.economics.cost_to_serve
             for c, tier, m in zip(active, tiers, margin, strict=True):
