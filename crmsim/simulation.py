@@ -16,12 +16,9 @@ import numpy as np
 import pandas as pd
 
 from crmsim.model import churn as churn_rule
+from crmsim.model.customer import TIERS
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market, loyalty_type
-from crmsim.policies import service_desk
-from crmsim.policies.early_warning import warning_kpis
-from crmsim.policies.tiering import TIERS
-from crmsim.policies.win_back import win_back_kpis
 from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
 
@@ -56,19 +53,19 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
     ledger = Ledger(cols, acquired_at, scenario.customers.initial,
                     scenario.economics.margin_rate, scenario.economics.discount_rate)
     entropy = seed_sequence.entropy if isinstance(seed_sequence.entropy, int) else None
+    builders = {
+        "events": lambda: rec.events_table(cols),
+        "customers": lambda: customers_table(market, ledger),
+        "timeseries": lambda: timeseries_table(rec.snapshots, ledger, [
+            lambda ends, p=p: p.period_columns(ends) for p in market.policies]),
+    }
+    for policy in market.policies:
+        builders.update(policy.tables())
     return RunResult(
         scenario=scenario,
         seed=seed if isinstance(seed, (int, np.integer)) else entropy,
         kpis=compute_kpis(market, ledger),
-        builders={
-            "events": lambda: rec.events_table(cols),
-            "customers": lambda: customers_table(market, ledger),
-            "timeseries": lambda: timeseries_table(rec.snapshots, ledger, market.desk),
-            "recovery": lambda: (market.desk.recovery_table() if market.desk is not None
-                                 else service_desk.recovery_table([])),
-            "contacts": lambda: (market.desk.log() if market.desk is not None
-                                 else service_desk.contact_log()),
-        },
+        builders=builders,
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
 
@@ -100,18 +97,16 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
             "expectation": [c.expectation for c in cs],
             "satisfaction": [c.satisfaction for c in cs],
             "last_purchase": money["last_purchase"],
-            "complaints": service_desk.complaint_counts(market.desk, len(cs)),
+            "complaints": market.customer_records()["complaints"],
             "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         }
     )
     table = table.assign(**loyalty_columns(market))
     table["loyalty_at_reference"] = pd.Categorical(
         [c.loyalty_at_reference or "not yet" for c in cs], categories=[*LOYALTY_TYPES, "not yet"])
-    if market.rewards is not None:
-        table["member"] = [c.membership is not None for c in cs]
-        table["points"] = [c.membership.points if c.membership else 0.0 for c in cs]
-        table["member_tier"] = [market.rewards.tier_name(c.membership.tier) if c.membership
-                                else "none" for c in cs]
+    for policy in market.policies:
+        for name, column in policy.customer_columns(cs).items():
+            table[name] = column
     return table
 
 
@@ -197,10 +192,8 @@ def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
         npv_profit=money["npv_margin"] - npv_costs,
         mean_satisfaction=float(np.mean(satisfaction)) if satisfaction else math.nan,
     )
-    kpis.update(desk_kpis(market))
-    kpis.update(policy_kpis(market))
-    if market.rewards is not None:
-        kpis.update(market.rewards.kpis(market.customers))
+    for policy in market.policies:
+        kpis.update(policy.kpis())
     kpis.update(churn_by_loyalty(market))
     return {k: _plain(v) for k, v in kpis.items()}
 
@@ -211,30 +204,6 @@ def _plain(value):
     if isinstance(value, float):
         return math.nan if value != value else float(value)
     return value
-
-
-def policy_kpis(market: Market) -> dict[str, float]:
-    """Acquisition, tiering, early-warning and win-back KPIs (zeros and NaNs when off)."""
-    horizon = market.scenario.horizon
-    kpis = market.acquisition.kpis()
-    if market.tiering is not None:
-        kpis.update(market.tiering.kpis())
-    if market.warning is not None:
-        kpis.update(market.warning.kpis(horizon))
-    else:
-        empty = np.zeros(0)
-        kpis.update(warning_kpis([], [], empty, empty, empty, 1.0, 1.0, horizon))
-    wb = market.win_back_policy
-    kpis.update(win_back_kpis(wb.attempts if wb else 0, wb.successes if wb else 0,
-                              market.customers if wb else [], horizon))
-    return kpis
-
-
-def desk_kpis(market: Market) -> dict[str, float]:
-    """The service-desk KPIs (zeros and NaNs when the scenario has no desk)."""
-    if market.desk is not None:
-        return market.desk.kpis(market.scenario.horizon)
-    return service_desk.desk_kpis(service_desk.contact_log(), market.scenario.service.sla_target)
 
 
 def churn_by_loyalty(market: Market) -> dict[str, float]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 
 NATURAL = "natural"
+#: the churn reason of a customer the firm stopped serving (tiering.drop_unprofitable)
+DROPPED = "dropped"
 
 
 def logit(theta: float) -> float:

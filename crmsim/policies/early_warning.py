@@ -29,21 +29,94 @@ who would have stayed anyway are *wasted*, offers to customers already gone are 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from crmsim.distributions import GammaDist
 from crmsim.model import churn as churn_rule
-from crmsim.results import CHURN, OFFER, SAVED
-from crmsim.streams import Purpose
+from crmsim.model.policy import Policy
+from crmsim.results import CHURN, event_kind
+from crmsim.schema import Section
+
+OFFER, SAVED = event_kind("offer"), event_kind("saved")
+#: the random stream of random targeting (owner: the scan's number)
+WARNING_PURPOSE = 12
 
 
-class EarlyWarningPolicy:
+class EarlyWarning(Section):
+    """Churn early warning and retention offers (流失预警 / 挽留).
+
+    Every ``every`` the firm scores the customers in its active file (contractual: active
+    contracts; non-contractual: everyone who bought within ``active_window`` — the firm cannot
+    see a silent drop-out) and makes a retention offer to those whose targeting value is at or
+    above ``threshold``, or to the ``top_k`` highest. Targeting by ``score``: recency against the
+    customer's own purchase rhythm, satisfaction drop since the last scan, complaints since the
+    last scan (weighted); ``risk`` and ``uplift``: the true churn probability, and the true
+    reduction of it an offer brings (an oracle — the lab knows both); ``random``: a lottery.
+    An offer pushes the churn index by ``offer_effect`` (× the customer's price sensitivity when
+    ``response: price_sensitivity``) for ``offer_duration``.
+    """
+
+    enabled: bool = Field(False, description="switch the warning scan on")
+    every: float = Field(30.0, gt=0, description="time between scans")
+    window: float = Field(60.0, gt=0, description="a warning is right if the customer churns "
+                          "within this after the scan (or is already gone)")
+    active_window: float = Field(
+        365.0, gt=0, description="non-contractual: the firm's active file is everyone who "
+        "bought within this")
+    recency_weight: float = Field(1.0, ge=0, description="score per mean gap of silence beyond "
+                                  "the customer's own rhythm")
+    satisfaction_weight: float = Field(5.0, ge=0, description="score per unit of satisfaction "
+                                       "drop since the last scan")
+    dissatisfaction_weight: float = Field(
+        0.0, ge=0, description="score per unit of satisfaction below 0 (a survey's level)")
+    complaint_weight: float = Field(1.0, ge=0, description="score per complaint since the last "
+                                    "scan")
+    targeting: Literal["score", "risk", "uplift", "random"] = Field(
+        "score", description="what ranks customers for offers")
+    threshold: float | None = Field(None, description="offer when the targeting value is at "
+                                    "least this")
+    top_k: int | None = Field(None, ge=0, description="offer to the k highest per scan")
+    offer_cost: float = Field(10.0, ge=0, description="cost of one offer")
+    offer_effect: float = Field(-2.0, le=0, description="push on the churn index while the "
+                                "offer lasts (negative: keeps customers)")
+    response: Literal["uniform", "price_sensitivity"] = Field(
+        "price_sensitivity", description="uniform: every customer responds with offer_effect; "
+        "price_sensitivity: offer_effect × the customer's price sensitivity")
+    offer_duration: float = Field(60.0, gt=0, description="how long an offer acts")
+
+    @model_validator(mode="after")
+    def _one_rule(self):
+        if self.enabled and (self.threshold is None) == (self.top_k is None):
+            raise ValueError("give exactly one of threshold and top_k "
+                             f"(threshold {self.threshold}, top_k {self.top_k})")
+        return self
+
+
+class EarlyWarningPolicy(Policy):
     """The warning scan of one run, its offers and the record needed to score it."""
 
+    SECTIONS = {"warning": EarlyWarning}
+    KPIS = {
+        "warning_precision": "share of warned customers who churned within the window, were "
+        "already gone, or were kept only by the offer",
+        "warning_recall": "share of such customers that the warning caught",
+        "warning_lift": "precision / base rate (1 = no better than chance)",
+        "warning_base_rate": "share of scanned customers who churned within the window or "
+        "were gone",
+        "offers": "retention offers made",
+        "offers_saved": "churn decisions an offer reversed",
+        "offers_wasted": "offers to active customers who would have stayed anyway",
+        "offers_too_late": "offers to customers already gone (non-contractual silence)",
+    }
+    COSTS = {"offer_cost": "retention offers × offer cost"}
+    EVENTS = ("offer", "saved")
+    PURPOSES = (WARNING_PURPOSE,)
+
     def __init__(self, market):
-        self.market = market
-        self.cfg = market.scenario.warning
+        super().__init__(market)
         rate = market.scenario.purchase.rate
         mean_rate = rate.mean if isinstance(rate, GammaDist) else float(rate)
         self.prior_gap = 1.0 / mean_rate if mean_rate > 0 else math.inf
@@ -124,7 +197,7 @@ class EarlyWarningPolicy:
                          records: dict[str, np.ndarray]) -> np.ndarray:
         how = self.cfg.targeting
         if how == "random":
-            stream = self.market.streams.stream(Purpose.WARNING, scan, "uniform")
+            stream = self.market.streams.stream(WARNING_PURPOSE, scan, "uniform")
             return np.array([stream.next() for _ in file])
         if how == "score":
             return np.array([self.score(c, now, records) for c in file])
@@ -148,14 +221,13 @@ class EarlyWarningPolicy:
         warned = self.warned(values)
         active = np.array([c.active for c in file], dtype=bool)
         self.scans.append((now, np.array([c.id for c in file], dtype=np.int64), warned, active))
-        tiering = market.tiering
         for c, hit in zip(file, warned, strict=True):
-            if not hit or (c.treatment is not None and c.treatment.offer is not None
-                           and c.treatment.offer[0] > now):
+            care = c.treatment
+            if not hit or (care is not None and care.offer is not None and care.offer[0] > now):
                 continue
-            level = tiering.level(c) if tiering is not None else None
-            if level is not None and not level.retention_offers:
-                continue
+            if care is not None and care.tier_level is not None and (
+                    not care.tier_level.retention_offers):
+                continue  # the customer's value tier gets no retention offers
             self._offer(c, now)
         for c in file:
             self.last_satisfaction[c.id] = c.satisfaction
@@ -170,10 +242,43 @@ class EarlyWarningPolicy:
         # left (unseen in a shop) it reaches nobody: churn decisions are only taken by actives.
         customer.treated().offer = (now + self.cfg.offer_duration, self.offer_push(customer))
 
+    # ------------------------------------------------------------------ hooks
+
+    def churn_terms(self, customer, terms: dict) -> None:
+        """A running offer pushes the churn index (and lapses when it ends)."""
+        care = customer.treatment
+        if care is not None and care.offer is not None:
+            if care.offer[0] >= self.market.env.now:
+                terms["retention_offer"] = care.offer[1]
+            else:
+                care.offer = None
+
+    def churn_decided(self, customer, u: float, churned: bool, terms: dict) -> None:
+        """A decision the offer reversed (stay with it, leave without it, same draw) is a
+        ``saved`` event."""
+        if not churned and "retention_offer" in terms:
+            push = sum(terms.values())
+            if u < churn_rule.probability(customer.churn_propensity,
+                                          push - terms["retention_offer"]):
+                self.market.recorder.event(self.market.env.now, customer.id, SAVED)
+
+    def churned(self, customer) -> None:
+        if customer.treatment is not None:
+            customer.treatment.offer = None
+
+    def customer_started(self, customer) -> None:
+        """A won-back customer starts without an offer sent while it was gone."""
+        if customer.treatment is not None:
+            customer.treatment.offer = None
+
     # ------------------------------------------------------------------ scoring it
 
-    def kpis(self, horizon: float) -> dict[str, float]:
+    def kpis(self) -> dict[str, float]:
         """Precision, recall and lift of the warning; offers saved, wasted and too late."""
+        horizon = self.market.scenario.horizon
+        if not self.enabled:
+            empty = np.zeros(0)
+            return warning_kpis([], [], empty, empty, empty, 1.0, 1.0, horizon)
         rec = self.market.recorder
         return warning_kpis(self.scans, self.offer_log, np.frombuffer(rec.customer, np.int64),
                             np.frombuffer(rec.time, float), np.frombuffer(rec.kind, np.int8),
