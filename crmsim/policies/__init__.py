@@ -19,15 +19,18 @@ policy is one module plus one line here.
 
 from __future__ import annotations
 
+# imported in registry order: each module registers its event kinds when imported, so the
+# codes of event kinds follow the registry (checked below)
 from crmsim.model.policy import Policy
 from crmsim.policies.acquisition import AcquisitionPolicy
-from crmsim.policies.competitor import CompetitorPull
-from crmsim.policies.early_warning import EarlyWarningPolicy
-from crmsim.policies.rewards import RewardsProgramme
 from crmsim.policies.service_desk import DeskPolicy
+from crmsim.policies.rewards import RewardsProgramme
+from crmsim.policies.competitor import CompetitorPull
 from crmsim.policies.tiering import TieringPolicy
+from crmsim.policies.early_warning import EarlyWarningPolicy
 from crmsim.policies.win_back import WinBackPolicy
-from crmsim.results import CORE_COSTS, KPI_DESCRIPTIONS
+from crmsim.policies.birthday import BirthdayCoupon
+from crmsim.results import CORE_COSTS, EVENT_KINDS, KPI_DESCRIPTIONS
 
 #: every policy, in the order the model calls their hooks
 REGISTRY: tuple[type[Policy], ...] = (
@@ -38,11 +41,13 @@ REGISTRY: tuple[type[Policy], ...] = (
     TieringPolicy,
     EarlyWarningPolicy,
     WinBackPolicy,
+    BirthdayCoupon,
 )
 
 
 def _register() -> None:
-    """Check that sections, KPIs and random streams are unique; publish the KPIs."""
+    """Check that sections, KPIs, event kinds and random streams are unique; publish the
+    KPIs."""
     from crmsim.streams import Purpose
 
     sections: dict[str, str] = {}
@@ -64,6 +69,11 @@ def _register() -> None:
                 raise RuntimeError(f"{name}: KPI '{kpi}' is already defined")
             kpis[kpi] = meaning
     KPI_DESCRIPTIONS.update(kpis)
+    core = EVENT_KINDS[: len(EVENT_KINDS) - sum(len(p.EVENTS) for p in REGISTRY)]
+    expected = [*core, *(kind for policy in REGISTRY for kind in policy.EVENTS)]
+    if EVENT_KINDS != expected:
+        raise RuntimeError(f"event kinds {EVENT_KINDS} are not in registry order {expected}: "
+                           "import the policy modules in registry order")
 
 
 #: the order of the cost columns of tables (acquisition, then running the firm, then retention);
