@@ -13,7 +13,9 @@ such a database, so students query it with SQL (:func:`sql`) the way an analyst 
 * ``contacts`` — the service desk's inbound contacts: inquiries and complaints with arrival,
   wait, answered, and the outcome of each complaint (quick, resolved, unresolved, abandoned);
 * ``offers`` — what the firm sent: retention offers of the churn warning and win-back
-  approaches, with their cost and the response the firm observes;
+  approaches, with their cost and the response the firm observes. (In a non-contractual shop
+  the model approaches customers who truly left — a real shop would approach long-silent ones —
+  so there a win-back row tells of a churn the shop itself could not have seen.);
 * ``timeseries`` — the run's books per reporting period (:attr:`crmsim.RunResult.timeseries`);
 * ``run`` — one row: scenario, seed, horizon, time unit, setting;
 * ``truth`` — **separate on purpose**: what only the simulation knows (latent traits, loyalty
@@ -28,8 +30,8 @@ Two views ship:
 * ``customer_360`` — one row per customer: the customers table, its RFM and the summary of its
   contacts and offers (客户360度视图).
 
-Every table has a primary key, typed columns with CHECK constraints on the label columns,
-foreign keys to ``customers``, and a comment on every table and column (``COMMENT ON``; read
+Every table has a primary key, typed columns with CHECK constraints on the labels that have a
+fixed set of values, foreign keys to ``customers``, and a comment on every table and column (``COMMENT ON``; read
 them with :func:`describe`).
 
 Writing is atomic: the database is built in a temporary file next to the target and renamed
