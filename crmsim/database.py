@@ -348,28 +348,29 @@ def _events(result: RunResult, kind: str) -> pd.DataFrame:
 def customers_frame(result: RunResult) -> pd.DataFrame:
     """The firm's customer records (see :data:`CUSTOMERS`)."""
     from crmsim.policies.acquisition import WORD_OF_MOUTH
+    from crmsim.policies.tiering import DROPPED
 
-    truth = result.customers
-    acquired = _events(result, "acquired").set_index("customer_id").reindex(truth["customer_id"])
-    initial = truth["customer_id"].to_numpy() < result.scenario.customers.initial
+    table = result.customers
+    acquired = _events(result, "acquired").set_index("customer_id").reindex(table["customer_id"])
+    initial = table["customer_id"].to_numpy() < result.scenario.customers.initial
     word_of_mouth = (acquired["details"] == WORD_OF_MOUTH).to_numpy()
     channel = np.where(initial, "initial", np.where(word_of_mouth, "word_of_mouth", "paid"))
     contractual = result.scenario.market.setting == "contractual"
-    seen_ending = (truth["churn_reason"] == "dropped").to_numpy() | contractual
-    points = truth["points"] if "points" in truth else pd.Series(0.0, index=truth.index)
+    seen_ending = (table["churn_reason"] == DROPPED).to_numpy() | contractual
+    points = table["points"] if "points" in table else pd.Series(0.0, index=table.index)
     return pd.DataFrame({
-        "customer_id": truth["customer_id"].to_numpy(),
-        "acquired_at": truth["acquired_at"].to_numpy(),
+        "customer_id": table["customer_id"].to_numpy(),
+        "acquired_at": table["acquired_at"].to_numpy(),
         "channel": channel,
         "acquisition_cost": acquired["amount"].to_numpy(),
-        "segment": truth["segment"].astype(str).to_numpy(),
-        "value_tier": truth["tier"].astype(str).to_numpy(),
-        "member": (truth["member"] if "member" in truth else pd.Series(False, index=truth.index)
+        "segment": table["segment"].astype(str).to_numpy(),
+        "value_tier": table["tier"].astype(str).to_numpy(),
+        "member": (table["member"] if "member" in table else pd.Series(False, index=table.index)
                    ).to_numpy(dtype=bool),
-        "member_tier": (truth["member_tier"] if "member_tier" in truth
-                        else pd.Series("none", index=truth.index)).astype(str).to_numpy(),
+        "member_tier": (table["member_tier"] if "member_tier" in table
+                        else pd.Series("none", index=table.index)).astype(str).to_numpy(),
         "points": points.to_numpy(dtype=float),
-        "ended_at": np.where(seen_ending, truth["churned_at"].to_numpy(), np.nan),
+        "ended_at": np.where(seen_ending, table["churned_at"].to_numpy(), np.nan),
     })
 
 
@@ -393,6 +394,8 @@ def contacts_frame(result: RunResult) -> pd.DataFrame:
     complain again), so its k-th complaint's outcome is its k-th ``resolution`` event that is not
     ``silent`` (a failure nobody complained about, which the firm never sees).
     """
+    from crmsim.policies.service_desk import SILENT
+
     log = result.contacts.sort_values("arrival", kind="stable").reset_index(drop=True)
     frame = pd.DataFrame({
         "contact_id": np.arange(1, len(log) + 1, dtype=np.int64),
@@ -405,7 +408,7 @@ def contacts_frame(result: RunResult) -> pd.DataFrame:
     complaints = frame.loc[frame["kind"] == "complaint", ["contact_id", "customer_id"]]
     complaints = complaints.assign(number=complaints.groupby("customer_id").cumcount())
     outcomes = _events(result, "resolution")
-    outcomes = outcomes.loc[outcomes["details"] != "silent", ["customer_id", "time", "details"]]
+    outcomes = outcomes.loc[outcomes["details"] != SILENT, ["customer_id", "time", "details"]]
     outcomes = outcomes.assign(number=outcomes.groupby("customer_id").cumcount())
     matched = complaints.merge(outcomes, on=["customer_id", "number"], how="left",
                                validate="one_to_one")

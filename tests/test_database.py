@@ -171,6 +171,20 @@ def test_the_truth_is_a_separate_table_with_the_latent_traits():
     np.testing.assert_array_equal(ended["ended_at"].to_numpy(), ended["churned_at"].to_numpy())
 
 
+def test_a_shop_sees_the_end_only_of_customers_it_dropped():
+    res = crmsim.simulate(crmsim.load_scenario("retail_baseline").with_overrides({
+        "customers.initial": 200, "horizon": 120, "economics.cost_to_serve": 0.25,
+        "tiering.enabled": True, "tiering.method": "clv", "tiering.drop_unprofitable": True}),
+        seed=1)
+    seen = crmsim.sql(res, "SELECT c.ended_at IS NOT NULL AS seen, t.churn_reason, "
+                           "c.ended_at, t.churned_at FROM customers AS c "
+                           "JOIN truth AS t USING (customer_id) WHERE t.churned_at IS NOT NULL")
+    assert seen["seen"].sum() == res.kpis["dropped"] > 10
+    assert (seen.loc[seen["seen"], "churn_reason"] == "dropped").all()
+    assert (seen["ended_at"].dropna() == seen.loc[seen["seen"], "churned_at"]).all()
+    assert (~seen["seen"]).sum() > 10  # customers who left on their own: silence
+
+
 def test_tables_have_keys_types_and_comments():
     con = database.connect(shop())
     columns = database.describe(con)
