@@ -7,6 +7,7 @@
 (50, True)
 """
 
+from crmsim.database import sql
 from crmsim.errors import ScenarioError
 from crmsim.experiment import Comparison, compare, sweep
 from crmsim.results import KPI_DESCRIPTIONS, RunResult
@@ -25,5 +26,6 @@ __all__ = [
     "ScenarioError",
     "load_scenario",
     "simulate",
+    "sql",
     "__version__",
 ]

@@ -14,7 +14,8 @@ A :class:`RunResult` is what :func:`crmsim.simulate` returns:
 * ``timeseries`` — the opening state at t = 0, then one row per reporting period (flows over the
   period, stocks at its end);
 * ``kpis`` — a flat dict of named figures (see :data:`KPI_DESCRIPTIONS`);
-* ``transactions()`` — customer_id, time, amount, one row per purchase or payment.
+* ``transactions()`` — customer_id, time, amount, one row per purchase or payment;
+* ``to_duckdb(path)`` — the firm's customer database for SQL (:mod:`crmsim.database`).
 """
 
 from __future__ import annotations
@@ -295,6 +296,18 @@ class RunResult:
         """
         paid = self.events["kind"].isin(["purchase", "payment"])
         return self.events.loc[paid, ["customer_id", "time", "amount"]].reset_index(drop=True)
+
+    def to_duckdb(self, path, overwrite: bool = False):
+        """Write the firm's customer database (DuckDB) to ``path``; return its ``Path``.
+
+        Tables customers, transactions, contacts, offers, timeseries, run and a separate
+        ``truth``; views rfm and customer_360 (see :mod:`crmsim.database`). The folder must
+        exist; an existing file is replaced only with ``overwrite=True``. Query it with
+        ``crmsim.sql(path, "SELECT ...")``.
+        """
+        from crmsim.database import write_database
+
+        return write_database(self, path, overwrite=overwrite)
 
     def kpi_table(self) -> pd.DataFrame:
         """KPIs with their descriptions, for printing."""
