@@ -348,7 +348,7 @@ def _events(result: RunResult, kind: str) -> pd.DataFrame:
 def customers_frame(result: RunResult) -> pd.DataFrame:
     """The firm's customer records (see :data:`CUSTOMERS`)."""
     from crmsim.policies.acquisition import WORD_OF_MOUTH
-    from crmsim.policies.tiering import DROPPED
+    from crmsim.model.churn import DROPPED
 
     table = result.customers
     acquired = _events(result, "acquired").set_index("customer_id").reindex(table["customer_id"])
