@@ -347,8 +347,8 @@ def _events(result: RunResult, kind: str) -> pd.DataFrame:
 
 def customers_frame(result: RunResult) -> pd.DataFrame:
     """The firm's customer records (see :data:`CUSTOMERS`)."""
-    from crmsim.policies.acquisition import WORD_OF_MOUTH
     from crmsim.model.churn import DROPPED
+    from crmsim.policies.acquisition import WORD_OF_MOUTH
 
     table = result.customers
     acquired = _events(result, "acquired").set_index("customer_id").reindex(table["customer_id"])
