@@ -8,7 +8,8 @@
   transactions table;
 * :mod:`~crmsim.analysis.abc` — ABC (Pareto) classes of customers by value;
 * :mod:`~crmsim.analysis.bass` — the Bass diffusion model of adoption;
-* :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk.
+* :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk;
+* :mod:`~crmsim.analysis.tenure` — profit per customer by year of tenure (Reichheld & Sasser).
 """
 
 from crmsim.analysis.abc import ABC_CLASSES, abc_classes, abc_table
@@ -32,6 +33,7 @@ from crmsim.analysis.survival import (
     sbg_retention,
     sbg_survival,
 )
+from crmsim.analysis.tenure import profit_by_tenure
 
 __all__ = [
     "ABC_CLASSES",
@@ -62,4 +64,5 @@ __all__ = [
     "rfm_summary",
     "sbg_retention",
     "sbg_survival",
+    "profit_by_tenure",
 ]
