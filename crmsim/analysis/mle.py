@@ -40,10 +40,10 @@ def fit_log_parameters(negative_log_likelihood, starts, names, level: float = 0.
         with np.errstate(all="ignore"):
             first = optimize.minimize(scaled, x0, jac=True, method="L-BFGS-B",
                                       bounds=[(-25.0, 25.0)] * len(x0),
-                                      options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+                                      options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
             # a quasi-Newton polish from the L-BFGS-B point tightens the last digits
             polished = optimize.minimize(scaled, first.x, jac=True, method="BFGS",
-                                         options={"gtol": 1e-9, "maxiter": 2000})
+                                         options={"gtol": 1e-9, "maxiter": 500})
         best_here = polished if polished.fun <= first.fun else first
         if np.isfinite(best_here.fun):
             results.append(best_here)
@@ -54,14 +54,12 @@ def fit_log_parameters(negative_log_likelihood, starts, names, level: float = 0.
     value, gradient = negative_log_likelihood(best.x)
     hessian = numerical_hessian(lambda x: negative_log_likelihood(x)[1], best.x)
     try:
-        cov = np.linalg.inv(hessian)
-        se_log = np.sqrt(np.diag(cov))
-        if not np.all(np.isfinite(se_log)) or np.any(np.diag(cov) <= 0):
-            raise np.linalg.LinAlgError
-        hessian_ok = True
+        variance = np.diag(np.linalg.inv(hessian))
+        hessian_ok = bool(np.all(np.isfinite(variance)) and np.all(variance > 0))
     except np.linalg.LinAlgError:
-        se_log = np.full(len(best.x), np.nan)
         hessian_ok = False
+    # a likelihood that is not curved at its optimum (too little data) has no standard errors
+    se_log = np.sqrt(variance) if hessian_ok else np.full(len(best.x), np.nan)
     z = stats.norm.ppf(0.5 + level / 2)
     estimate = np.exp(best.x)
     table = pd.DataFrame(
