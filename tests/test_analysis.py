@@ -249,7 +249,8 @@ def _posterior_by_quadrature(x, t_x, T, r, alpha, a, b, t=0.0):
     }
 
 
-@pytest.mark.parametrize("a", [0.4, 0.793, 1 - 1e-6, 1.0, 1 + 1e-6, 1.0 + 5e-5, 1.7])
+@pytest.mark.parametrize("a", [0.4, 0.793, 1 - 1e-6, 1 - 1e-10, 1.0, 1 + 1e-9, 1 + 1e-6, 1 + 5e-5,
+                               1.7])
 def test_bgnbd_expectation_for_every_a_against_quadrature(a):
     """E[X(t)] is finite for every a > 0 at finite t; a = 1 is a removable singularity."""
     r, alpha, b = 0.6, 3.0, 2.5

@@ -351,6 +351,16 @@ def test_duplicates_kept_or_dropped_are_counted(write):
     assert kept.report["same_day_rows_combined"] == 2
 
 
+def test_purchases_on_one_day_are_one_purchase_whatever_the_hour(write):
+    text = ("customer_id,date,amount\n1,2020-01-01 09:15,10\n1,2020-01-01 17:40,5\n"
+            "1,2020-01-08 12:00,7\n2,2020-01-02 08:00,4\n2,2020-01-03 23:59,6\n"
+            "2,2020-01-15 10:00,6\n")
+    calibration = crmsim.calibrate(write("log.csv", text), "2020-01-15", time_col="date")
+    assert calibration.report["same_day_rows_combined"] == 1
+    assert calibration.summary.loc[1, ["frequency", "recency", "T"]].tolist() == \
+        pytest.approx([1, 1.0, 2.0])
+
+
 def test_holdout_end_must_follow_the_calibration(cdnow):
     with pytest.raises(ScenarioError, match="holdout_end = '1997-06-30': allowed after"):
         closed_form_holdout(cdnow, CDNOW, "1997-06-30")
