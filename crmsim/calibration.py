@@ -86,6 +86,10 @@ class Calibration:
     report:
         Counts of rows read, dropped, combined, and of customers fitted and left out
         (:meth:`report_table` says what each means).
+    diagnostics:
+        Per model (``"BG/NBD"``, ``"Gamma-Gamma"``): starts tried, how many reached the best
+        optimum, whether the gradient vanished there (``converged``) and whether the Hessian was
+        positive definite (``hessian_ok``; without it the standard errors are NaN).
     """
 
     params: dict[str, float]
@@ -98,6 +102,7 @@ class Calibration:
     time_unit: str
     origin: pd.Timestamp | None
     report: dict[str, int]
+    diagnostics: dict = field(default_factory=dict)
     read_options: dict = field(default_factory=dict)
 
     @property
@@ -197,7 +202,8 @@ def calibrate(transactions, calibration_end, *, time_unit: str = "week",
         log_likelihood=float(purchases.attrs["log_likelihood"]),
         spend_log_likelihood=float(spend.attrs["log_likelihood"]),
         fit=fit, summary=summary, calibration_end=end, time_unit=log.time_unit,
-        origin=log.origin, report=report, read_options=read_options)
+        origin=log.origin, report=report, read_options=read_options,
+        diagnostics={"BG/NBD": dict(purchases.attrs), "Gamma-Gamma": dict(spend.attrs)})
 
 
 def _calibration_end(log: TransactionLog, value) -> float:

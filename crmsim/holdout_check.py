@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from crmsim.analysis.bgnbd import _mean_repeat, bgnbd_probability_alive
+from crmsim.analysis import bgnbd_expected_purchases, bgnbd_probability_alive
 from crmsim.calibration import Calibration
 from crmsim.errors import ScenarioError
 from crmsim.transaction_log import TIME_UNITS, read_transactions
@@ -94,7 +94,7 @@ def closed_form_holdout(calibration: Calibration, transactions, holdout_end, *,
     r, alpha, a, b = (calibration.params[k] for k in ("r", "alpha", "a", "b"))
     x, t_x, T = (s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     p_alive = bgnbd_probability_alive(x, t_x, T, r, alpha, a, b)
-    expected = p_alive * _mean_repeat(length, r + x, alpha + T, a, b + x)
+    expected = p_alive * bgnbd_expected_purchases(length, r + x, alpha + T, a, b + x)
     customers = pd.DataFrame({"frequency": s["frequency"], "recency": s["recency"], "T": T,
                               "p_alive": p_alive, "expected": expected,
                               "actual": actual.to_numpy()}, index=s.index)
@@ -134,7 +134,7 @@ def _unconditional_cumulative(grid, first_purchase, r, alpha, a, b) -> np.ndarra
     ages = grid[:, None] - starts[None, :]
     mean = np.zeros(ages.shape)
     positive = ages > 0
-    mean[positive] = _mean_repeat(ages[positive], r, alpha, a, b)
+    mean[positive] = bgnbd_expected_purchases(ages[positive], r, alpha, a, b)
     return mean @ counts
 
 
@@ -149,7 +149,7 @@ def _conditional_cumulative(grid, end, x, T, p_alive, r, alpha, a, b,
     after = grid >= end
     horizon = grid[after] - end
     gx, gT, weight = (groups[c].to_numpy(float) for c in ("x", "T", "p_alive"))
-    mean = _mean_repeat(horizon[:, None], r + gx[None, :], alpha + gT[None, :], a,
-                        b + gx[None, :])
+    mean = bgnbd_expected_purchases(horizon[:, None], r + gx[None, :], alpha + gT[None, :], a,
+                                    b + gx[None, :])
     out[after] = actual_at_end + mean @ weight
     return out

@@ -154,6 +154,8 @@ def read_transactions(transactions, *, time_unit: str = "week",
         raise ScenarioError(f"{where(first)}: {customer_col} is missing ({int(missing.sum())} "
                             f"rows without a customer); every transaction needs a customer id",
                             source)
+    if customers.dtype == object:     # ids of mixed types (1, "1", "A7") compare as text
+        customers = customers.astype(str)
     amounts = _amounts(frame[amount_col], amount_col, where, source)
     times, origin = _times(frame[time_col], time_col, time_unit, date_format, where, source)
 

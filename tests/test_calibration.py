@@ -83,6 +83,10 @@ def test_cdnow_fit_lands_on_the_published_estimates(cdnow):
         decimals = 3 if name in ("r", "alpha", "a", "b") else 2
         assert abs(cdnow.params[name] - value) <= 0.5 * 10**-decimals + 1e-4, name
     assert cdnow.log_likelihood == pytest.approx(-9582.4, abs=0.5)
+    for model in ("BG/NBD", "Gamma-Gamma"):   # several starts reached the same optimum
+        diagnostics = cdnow.diagnostics[model]
+        assert diagnostics["agreeing_starts"] >= 2 and diagnostics["converged"], model
+        assert diagnostics["hessian_ok"], model
     assert cdnow.log_likelihood >= bgnbd_total_log_likelihood(
         (0.243, 4.414, 0.793, 2.426), *(cdnow.summary[c] for c in ("frequency", "recency", "T")))
     # standard errors as lifetimes reports them for the published summary
@@ -263,6 +267,11 @@ def test_good_small_log_calibrates(write):
     calibration = crmsim.calibrate(write("log.csv", GOOD), "2020-02-15", time_col="date")
     assert calibration.report["calibration_customers"] == 3
     assert calibration.summary.loc[1, "frequency"] == 1
+    # customer ids of mixed types are read as text
+    mixed = pd.read_csv(write("log.csv", GOOD)).astype({"customer_id": object})
+    mixed.loc[0:1, "customer_id"] = "A7"
+    by_text = crmsim.calibrate(mixed, "2020-02-15", time_col="date")
+    assert sorted(by_text.summary.index) == ["2", "3", "A7"]
 
 
 @pytest.mark.parametrize("text, options, expected", [

@@ -62,10 +62,12 @@ def _check_positive(**params) -> None:
             raise ValueError(f"{name} = {value}: BG/NBD parameters must be > 0")
 
 
-def bgnbd_expected_purchases(t, r: float, alpha: float, a: float, b: float):
+def bgnbd_expected_purchases(t, r, alpha, a: float, b):
     """E[X(t)], the expected number of repeat purchases in (0, t] of a new customer (eq. 9).
 
-    Defined for every a > 0 (see the module docstring for a = 1).
+    Defined for every a > 0 (see the module docstring for a = 1). ``t``, ``r``, ``alpha`` and
+    ``b`` may be arrays (broadcast together): with a posterior's (r + x, α + T, a, b + x) this
+    is the expectation for an alive customer with that history.
 
     >>> round(float(bgnbd_expected_purchases(52, 0.5, 4.0, 1.5, 3.0)), 4)
     2.1079
