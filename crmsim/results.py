@@ -52,8 +52,10 @@ CORE_COSTS = {
     "fixed_cost": "overhead",
     "serve_cost": "economics.cost_to_serve × active customer-time (less for mature customers "
     "with economics.serve_cost_decline)",
-    "quality_cost": "the cost of the service level: satisfaction.quality_cost × q / (1 − q) × "
-    "active customer-time",
+    "quality_cost": "the cost of quality: the service level (satisfaction.quality_cost × q / "
+    "(1 − q)) and failure prevention (service.prevention_cost), per active customer-time",
+    "barrier_cost": "keeping switching costs up: switching_cost.upkeep × (procedural + "
+    "financial) × active customer-time",
 }
 
 #: what each KPI means (the names are a contract: see DESIGN.md). The core's are listed here;

@@ -82,6 +82,10 @@ class SwitchingCost(Section):
         180.0, gt=0, description="time for the relational bond to reach 63% of its full level"
     )
     shocks: list[Shock] = Field(default_factory=list, description="scheduled changes")
+    upkeep: float = Field(
+        0.0, ge=0, description="what keeping these barriers up costs the firm (contracts, "
+        "subsidies, integrations): per active customer per time unit per unit of procedural + "
+        "financial switching cost")
 
 
 class Segment(Section):
@@ -91,7 +95,8 @@ class Segment(Section):
     purchase_rate: RateTrait | None = Field(None, description="overrides purchase.rate")
     churn_base: ProbabilityTrait | None = Field(None, description="overrides churn.base")
     spend: SpendTrait | None = Field(None, description="overrides purchase.spend")
-    switching_cost: SwitchingCost | None = Field(None, description="overrides switching_cost")
+    switching_cost: SwitchingCost | None = Field(
+        None, description="overrides the keys of switching_cost it sets")
 
 
 class Customers(Section):
@@ -150,6 +155,9 @@ class ChurnCoefficients(Section):
         0.0, description="β for satisfaction in the intention to leave (negative: satisfied "
         "customers do not want to leave)"
     )
+    price: float = Field(
+        0.0, ge=0, description="β for the price in the intention: price sensitivity × "
+        "ln(economics.price_index) (a dearer price makes customers want to leave)")
     competitor: float = Field(
         0.0, description="β for competitor pull in the intention: attractiveness × price "
         "sensitivity")
@@ -246,6 +254,9 @@ class Economics(Section):
         0.0, ge=0, description="per time unit; a cash flow at t is worth (1 + i)^(-t)"
     )
     fixed_cost: float = Field(0.0, ge=0, description="overhead per time unit")
+    price_index: float = Field(
+        1.0, gt=0, description="the firm's prices against today's: every purchase and payment "
+        "× this (customers feel it through churn.coefficients.price)")
     cost_to_serve: float = Field(
         0.0, ge=0, description="cost per active customer per time unit (account, mailing, care)")
     spend_growth: float = Field(

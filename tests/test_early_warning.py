@@ -76,7 +76,9 @@ def test_offer_accounting(contract_warning):
     k, events = res.kpis, res.events
     offers = events[events["kind"] == "offer"]
     assert k["offers"] == len(offers) > 0
-    assert k["offer_cost"] == pytest.approx(len(offers) * contract_warning.warning.offer_cost)
+    warning = contract_warning.warning
+    assert k["offer_cost"] == pytest.approx(
+        len(offers) * warning.offer_cost * abs(warning.offer_effect))  # a stronger offer costs more
     assert k["offers_saved"] == (events["kind"] == "saved").sum() > 0
     assert k["offers_wasted"] + k["offers_too_late"] <= k["offers"]
     # a saved decision happens only to a customer holding an offer made within its duration
@@ -96,7 +98,8 @@ def test_an_offer_without_effect_changes_nothing_but_costs(contract_warning):
     pd.testing.assert_series_equal(off.customers["churned_at"], idle.customers["churned_at"])
     assert idle.kpis["offers_saved"] == 0
     assert idle.kpis["offers_wasted"] + idle.kpis["offers_too_late"] <= idle.kpis["offers"]
-    assert off.kpis["profit"] - idle.kpis["profit"] == pytest.approx(idle.kpis["offer_cost"])
+    assert off.kpis["profit"] - idle.kpis["profit"] == pytest.approx(
+        idle.kpis["offer_cost"] + idle.kpis["survey_cost"])
 
 
 def test_offers_with_effect_keep_customers(contract_warning):

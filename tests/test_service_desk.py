@@ -165,7 +165,8 @@ def test_the_complaint_iceberg():
     events = res.events
     assert (events["kind"] == "failure").sum() == k["failures"]
     outcomes = events.loc[events["kind"] == "resolution", "details"].value_counts()
-    assert outcomes.sum() == k["failures"]
+    # every failure has its outcome, but for the few still being handled at the horizon
+    assert 0 <= k["failures"] - outcomes.sum() <= 3
     assert outcomes.get("silent", 0) > 3 * (outcomes.sum() - outcomes.get("silent", 0))
 
 
@@ -173,7 +174,7 @@ def test_desk_cost_and_per_period_figures():
     sc = crmsim.load_scenario("complaints_recovery").with_overrides(
         {"customers.initial": 300, "horizon": 90})
     res = crmsim.simulate(sc, seed=1)
-    assert res.kpis["desk_cost"] == pytest.approx(2 * 120 * 90)
+    assert res.kpis["desk_cost"] == pytest.approx(2 * sc.service.wage * 90)
     ts = res.timeseries
     assert ts["desk_cost"].sum() == pytest.approx(res.kpis["desk_cost"])
     assert ts["desk_contacts"].sum() == res.kpis["desk_contacts"] == len(res.contacts)

@@ -72,6 +72,10 @@ def resolve_segments(scenario) -> list[SegmentParams]:
     for name, seg in scenario.customers.segments.items():
         params = {k: (getattr(seg, k) if getattr(seg, k) is not None else v)
                   for k, v in base.items()}
+        if seg.switching_cost is not None:  # the keys the segment sets, over the base's
+            own = seg.switching_cost
+            params["switching_cost"] = scenario.switching_cost.model_copy(
+                update={k: getattr(own, k) for k in own.model_fields_set})
         segments.append(SegmentParams(name, seg.share, **params))
     return segments
 
@@ -129,6 +133,10 @@ class Market:
         economics = scenario.economics
         #: how much more a mature customer pays (buying more + price premium)
         self.tenure_uplift = economics.spend_growth + economics.price_premium
+        self.price_index = economics.price_index
+        #: the price's push on the intention to leave, per unit of price sensitivity
+        self.price_push = coefficients.price * math.log(economics.price_index)
+        self._upkeep = any(s.switching_cost.upkeep for s in self.segments)
         # running aggregates for the timeseries
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
@@ -199,7 +207,7 @@ class Market:
         for snapshot in self.hooks["snapshot"]:  # running costs, stocks by tier ...
             snapshot(now, last, row)
         economics = self.scenario.economics
-        active_time = self._active_time + self.active * (now - self._active_since)
+        active_time = self.customer_time(now)
         customer_time = active_time - self._active_time_reported
         if economics.cost_to_serve:
             cost = customer_time
@@ -210,9 +218,17 @@ class Market:
             self.recorder.book(now, "serve_cost", economics.cost_to_serve * cost)
         if self.quality_cost_rate:
             self.recorder.book(now, "quality_cost", self.quality_cost_rate * customer_time)
+        if self._upkeep:  # switching costs kept up for every active customer since the last report
+            self.recorder.book(now, "barrier_cost", sum(
+                self.barrier_upkeep(c) * (now - max(last, self._life_start(c)))
+                for c in self.customers if c.active))
         self._active_time_reported = active_time
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
         self.recorder.snapshot(row)
+
+    def customer_time(self, now: float) -> float:
+        """∫₀ⁿᵒʷ active customers dt: the customer-time so far (for costs per customer)."""
+        return self._active_time + self.active * (now - self._active_since)
 
     @staticmethod
     def _life_start(c: Customer) -> float:
@@ -379,6 +395,8 @@ class Market:
         react to the payment (points).
         """
         c.purchases += 1
+        if self.price_index != 1.0:
+            amount *= self.price_index
         if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
             amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
                 self.env.now - c.acquired_at)
@@ -424,6 +442,16 @@ class Market:
         self.satisfaction_sum += delta
         self._update_stage(c)
 
+    def _shock_factors(self, sc) -> dict[str, float]:
+        """Each switching-cost component's multiplier from the shocks that happened by now."""
+        factor = {"procedural": 1.0, "financial": 1.0, "relational": 1.0}
+        now = self.env.now
+        for shock in sc.shocks:
+            if shock.at <= now:
+                for component in shock.components:
+                    factor[component] *= shock.factor
+        return factor
+
     def switching_cost(self, c: Customer) -> float:
         """The customer's switching cost now: procedural + financial + relational(tenure),
         each multiplied by the shocks that have happened (``switching_cost.shocks``)."""
@@ -433,13 +461,19 @@ class Market:
                       if sc.relational else 0.0)
         if not sc.shocks:
             return c.segment.fixed_switching_cost + relational
-        factor = {"procedural": 1.0, "financial": 1.0, "relational": 1.0}
-        for shock in sc.shocks:
-            if shock.at <= now:
-                for component in shock.components:
-                    factor[component] *= shock.factor
+        factor = self._shock_factors(sc)
         return (sc.procedural * factor["procedural"] + sc.financial * factor["financial"]
                 + relational * factor["relational"])
+
+    def barrier_upkeep(self, c: Customer) -> float:
+        """What keeping the customer's procedural and financial switching costs up costs the
+        firm per time unit now (``switching_cost.upkeep``; the relational bond is earned)."""
+        sc = c.segment.switching_cost
+        if not sc.upkeep:
+            return 0.0
+        factor = self._shock_factors(sc) if sc.shocks else {"procedural": 1.0, "financial": 1.0}
+        return sc.upkeep * (sc.procedural * factor["procedural"]
+                            + sc.financial * factor["financial"])
 
     def churn_drivers(self, c: Customer) -> tuple[dict[str, float], dict[str, float]]:
         """(intention terms, barrier terms) of the customer's churn decision now.
@@ -457,6 +491,8 @@ class Market:
             after_failure = c.pending_outcome is not None
             terms["service_failure" if after_failure else "dissatisfaction"] = (
                 self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
+        if self.price_push:
+            terms["price"] = self.price_push * c.price_sensitivity
         for hook in self.hooks["churn_terms"]:
             hook(c, terms)
         barriers = {}
@@ -492,6 +528,9 @@ class Market:
 
     def churn(self, c: Customer) -> None:
         now = self.env.now
+        if self._upkeep and self.recorder.snapshots:  # its barriers since the last report
+            since = max(self.recorder.snapshots[-1]["time"], self._life_start(c))
+            self.recorder.book(now, "barrier_cost", self.barrier_upkeep(c) * (now - since))
         economics = self.scenario.economics
         if economics.cost_to_serve and economics.serve_cost_decline and self.recorder.snapshots:
             # the serving saved on this customer since the last report (its time until now is

@@ -13,7 +13,8 @@ never sees a customer leave, only silence — and ranks the customers by a targe
 * ``random`` — a lottery, the benchmark that any warning must beat.
 
 The customers at or above ``threshold`` (or the ``top_k`` highest) are *warned*; those of them
-that their tier allows get a retention offer (cost ``offer_cost``), which pushes their churn index
+that their tier allows get a retention offer (cost ``offer_cost`` × its strength), which pushes their
+intention to leave
 by ``offer_effect`` (× price sensitivity) for ``offer_duration``.
 
 **Signals** — what real firms see (Neslin, Gupta, Kamakura, Lu & Mason 2006; the Duke /
@@ -114,13 +115,15 @@ class EarlyWarning(Section):
                                      "satisfaction survey at a scan")
     survey_noise: float = Field(0.1, ge=0, description="sd of a survey answer around the "
                                 "customer's satisfaction")
-    survey_cost: float = Field(0.0, ge=0, description="cost of one survey answer")
+    survey_cost: float = Field(0.2, ge=0, description="cost of one survey answer")
     targeting: Literal["score", "risk", "uplift", "random"] = Field(
         "score", description="what ranks customers for offers")
     threshold: float | None = Field(None, description="offer when the targeting value is at "
                                     "least this")
     top_k: int | None = Field(None, ge=0, description="offer to the k highest per scan")
-    offer_cost: float = Field(10.0, ge=0, description="cost of one offer")
+    offer_cost: float = Field(5.0, ge=0, description="cost of an offer per unit of its effect: "
+                              "one offer costs offer_cost × |offer_effect| (stronger offers cost "
+                              "more)")
     offer_effect: float = Field(-2.0, le=0, description="push on the churn index while the "
                                 "offer lasts (negative: keeps customers)")
     response: Literal["uniform", "price_sensitivity"] = Field(
@@ -154,7 +157,7 @@ class EarlyWarningPolicy(Policy):
         "offers_wasted": "offers to active customers who would have stayed anyway",
         "offers_too_late": "offers to customers already gone (non-contractual silence)",
     }
-    COSTS = {"offer_cost": "retention offers × offer cost",
+    COSTS = {"offer_cost": "retention offers × offer_cost × |offer_effect|",
              "survey_cost": "satisfaction survey answers × their cost"}
     EVENTS = ("offer", "saved")
     PURPOSES = (WARNING_PURPOSE, SIGNALS_PURPOSE)
@@ -359,7 +362,7 @@ class EarlyWarningPolicy(Policy):
         self.seen = records
 
     def _offer(self, customer, now: float) -> None:
-        cost = self.cfg.offer_cost
+        cost = self.cfg.offer_cost * abs(self.cfg.offer_effect)
         self.market.recorder.book(now, "offer_cost", cost)
         self.market.recorder.event(now, customer.id, OFFER, cost)
         self.offer_log.append((now, customer.id, customer.active))

@@ -124,6 +124,7 @@ class RewardsProgramme(Policy):
         "redemptions": "rewards taken",
         "redemption_rate": "points redeemed / points earned",
         "breakage": "points expired or forfeited / points earned",
+        "tier_discounts": "revenue given away as member tier discounts",
     }
     COSTS = {"program_cost": "rewards programme: redemptions plus its running cost"}
     EVENTS = ("redemption", "tier")
@@ -140,6 +141,7 @@ class RewardsProgramme(Policy):
         self.return_rate = cfg.points_per_unit * self.value_per_point
         self.attraction = 1.0 + cfg.attraction * self.return_rate
         self.earned = self.redeemed = self.expired = 0.0
+        self.tier_discounts = 0.0
         self.redemptions = 0
         self.members_total = 0
 
@@ -155,7 +157,11 @@ class RewardsProgramme(Policy):
 
     def price(self, customer, amount: float) -> float:
         m = customer.membership
-        return amount * self.price_factor(m) if m is not None else amount
+        if m is None or m.tier < 0:
+            return amount
+        paid = amount * self.price_factor(m)
+        self.tier_discounts += amount - paid
+        return paid
 
     def paid(self, customer, amount: float) -> None:
         if customer.membership is None:
@@ -295,6 +301,7 @@ class RewardsProgramme(Policy):
             "redemptions": self.redemptions,
             "redemption_rate": self.redeemed / earned if earned else math.nan,
             "breakage": self.expired / earned if earned else math.nan,
+            "tier_discounts": self.tier_discounts,
         }
 
     def customer_columns(self, customers) -> dict[str, list]:

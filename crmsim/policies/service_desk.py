@@ -116,6 +116,10 @@ class Service(Section):
     failure_rate: Probability = Field(
         0.0, description="probability that a purchase or renewal is a service failure")
     failure_severity: float = Field(0.3, ge=0, description="drop in perceived quality")
+    prevention_cost: float = Field(
+        0.0, ge=0, description="what keeping failures down costs per active customer per time "
+        "unit: prevention_cost × (1 − failure_rate) / failure_rate (halving failures roughly "
+        "doubles it)")
     double_deviation: float = Field(
         1.0, ge=0, description="a repeated failure hurts (1 + this) times as much")
     patience: float | None = Field(
@@ -137,6 +141,13 @@ class Service(Section):
         default_factory=list, description="agents by time of period (overrides agents)")
     schedule_period: float = Field(1.0, gt=0, description="length of the schedule's period")
     wage: float = Field(0.0, ge=0, description="cost per agent on duty per time unit")
+
+    @model_validator(mode="after")
+    def _prevention_needs_failures(self):
+        if self.prevention_cost and not self.failure_rate:
+            raise ValueError(f"prevention_cost = {self.prevention_cost:g} needs failure_rate > "
+                             "0 (no failures at all would cost an infinite amount)")
+        return self
     empowerment_cost: float = Field(
         0.0, ge=0, description="extra cost per agent on duty per time unit at full empowerment "
         "(training, authority to refund): × empowerment")
@@ -420,6 +431,7 @@ class DeskPolicy(Policy):
         cfg = self.cfg
         self.failure_rate = cfg.failure_rate
         self.inquiries = cfg.contact_rate > 0
+        self._customer_time_reported = 0.0
         self.desk = (ServiceDesk(market.env, cfg, market.streams, market.segments,
                                  on_abandoned=self._abandoned) if self.enabled else None)
 
@@ -504,6 +516,13 @@ class DeskPolicy(Policy):
         }
 
     def snapshot(self, now: float, last: float, row: dict) -> None:
+        cfg = self.cfg
+        if cfg.prevention_cost:  # the cost of keeping failures at failure_rate
+            customer_time = self.market.customer_time(now)
+            self.market.recorder.book(
+                now, "quality_cost", cfg.prevention_cost * (1 - cfg.failure_rate)
+                / cfg.failure_rate * (customer_time - self._customer_time_reported))
+            self._customer_time_reported = customer_time
         wage = self.cfg.wage + self.cfg.empowerment * self.cfg.empowerment_cost
         if wage:
             self.market.recorder.book(

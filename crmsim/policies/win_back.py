@@ -74,6 +74,7 @@ class WinBackPolicy(Policy):
         "win_back_rate": "win_backs / win_back_attempts",
         "second_lifetime": "mean time from win-back to churning again or the horizon (censored)",
         "win_back_retention": "share of won-back customers active at the horizon",
+        "win_back_discount": "revenue given away as win-back discounts",
     }
     COSTS = {"win_back_cost": "win-back approaches × their cost"}
     EVENTS = ("win_back_attempt", "won_back")
@@ -83,6 +84,7 @@ class WinBackPolicy(Policy):
     def __init__(self, market):
         super().__init__(market)
         self.attempts = 0
+        self.discount_given = 0.0
         self.successes = 0
         self._draws = {}  # customer id → its win-back stream (continues across lifetimes)
 
@@ -140,14 +142,16 @@ class WinBackPolicy(Policy):
         care = customer.treatment
         if care is not None and care.discount is not None:
             if self.market.env.now <= care.discount[0]:
+                self.discount_given += amount * (1.0 - care.discount[1])
                 return amount * care.discount[1]
             care.discount = None
         return amount
 
     def kpis(self) -> dict[str, float]:
         customers = self.market.customers if self.enabled else []
-        return win_back_kpis(self.attempts, self.successes, customers,
-                             self.market.scenario.horizon)
+        return {**win_back_kpis(self.attempts, self.successes, customers,
+                                self.market.scenario.horizon),
+                "win_back_discount": self.discount_given}
 
 
 def win_back_kpis(attempts: int, successes: int, customers, horizon: float) -> dict[str, float]:
