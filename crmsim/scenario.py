@@ -108,7 +108,8 @@ class Customers(Section):
 
     ``population`` names a Parquet file of initial customers who enter with a history and
     traits of their own (a calibrated shop's customers: see :mod:`crmsim.model.population`);
-    ``initial`` is then its number of rows.
+    ``initial`` is then its number of rows (setting ``population`` in an override or in a file
+    that ``extends:`` another drops the other's ``initial``; giving both must agree).
     """
 
     initial: int = Field(1000, ge=0, description="customers acquired at t = 0")
@@ -359,6 +360,8 @@ class CoreScenario(Section):
         (0.2, 50)
         """
         data = self.to_dict()
+        if "customers.population" in overrides and "customers.initial" not in overrides:
+            data["customers"].pop("initial", None)  # a new population brings its own size
         for key, value in overrides.items():
             _set_dotted(data, key, value, source)
         result = from_dict(data, source=source if self._source is None else self._source)
@@ -464,6 +467,10 @@ def _load_merged(file: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     base = _load_merged(parent_file, (*chain, file))
     base.pop("name", None)
     base.pop("description", None)
+    customers = data.get("customers")
+    if isinstance(customers, dict) and "population" in customers and "initial" not in customers:
+        if isinstance(base.get("customers"), dict):  # a new population brings its own size
+            base["customers"].pop("initial", None)
     return deep_merge(base, data)
 
 

@@ -384,6 +384,7 @@ class Market:
         last = np.full(n, -np.inf)
         if self.history is not None:  # what the records held at t = 0
             known = self.history.size
+            revenue = revenue.astype(float)  # (integer when nothing was paid yet)
             revenue[:known] += self.history.revenue
             last[:known] = self.history.last_purchase
         np.maximum.at(last, ids, cols["time"][paid])

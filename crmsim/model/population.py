@@ -160,6 +160,11 @@ def _read(path: str, mtime_ns: int, size: int) -> Population:
     return check_population(table, path)
 
 
+def _show(value) -> str:
+    """A value for a message: a plain Python number, not numpy's repr."""
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
 def _near_miss(name: str) -> str | None:
     guess = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.8)
     return guess[0] if guess and guess[0] != name else None
@@ -207,7 +212,7 @@ def check_population(table: pd.DataFrame, path: str = "population") -> Populatio
                        f"a number from {low:g} to {high:g}" if low is not None and high is not None
                        else f"a number ≥ {low:g}" if low is not None
                        else f"a number ≤ {high:g}" if high is not None else "a finite number")
-            raise ValueError(f"row {row}: {name} = {raw.iloc[row]!r}; allowed: {allowed} "
+            raise ValueError(f"row {row}: {name} = {_show(raw.iloc[row])}; allowed: {allowed} "
                              f"({int(bad.sum())} row(s) like it)")
         return values
 
@@ -217,19 +222,19 @@ def check_population(table: pd.DataFrame, path: str = "population") -> Populatio
     whole = purchases != np.floor(purchases)
     if whole.any():
         row = int(np.argmax(whole))
-        raise ValueError(f"row {row}: purchases = {purchases[row]!r}; allowed: a whole number ≥ 1")
+        raise ValueError(f"row {row}: purchases = {_show(purchases[row])}; allowed: a whole number ≥ 1")
     order = (last < acquired_at) | ((purchases == 1) & (last != acquired_at))
     if order.any():
         row = int(np.argmax(order))
-        raise ValueError(f"row {row}: last_purchase = {last[row]!r} with acquired_at = "
-                         f"{acquired_at[row]!r} and purchases = {int(purchases[row])}; allowed: "
+        raise ValueError(f"row {row}: last_purchase = {_show(last[row])} with acquired_at = "
+                         f"{_show(acquired_at[row])} and purchases = {int(purchases[row])}; allowed: "
                          "acquired_at ≤ last_purchase ≤ 0, equal for a single purchase")
     revenue = number("revenue", 0.0, low=0.0)
     p_alive = number("p_alive", 1.0, low=0.0, high=1.0)
     single = (purchases == 1) & (p_alive < 1)
     if single.any():
         row = int(np.argmax(single))
-        raise ValueError(f"row {row}: p_alive = {p_alive[row]!r} for a customer with one "
+        raise ValueError(f"row {row}: p_alive = {_show(p_alive[row])} for a customer with one "
                          "purchase; allowed: 1 (drop-out is decided after a repeat purchase)")
     traits = {}
     for trait, (pair, dead) in TRAIT_PARAMETERS.items():
