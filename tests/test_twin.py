@@ -444,3 +444,64 @@ def test_cli_calibrate_bad_input_is_one_line_exit_2_nothing_written(write, tmp_p
     assert err.startswith("crmsim: error: ") and err.count("\n") == 1, err
     assert expected in err, err
     assert not out.exists()
+
+
+def test_every_policy_runs_on_the_twin(cdnow):
+    """The twin is an ordinary scenario: desk, points, tiering, warning, win-back, birthday
+    coupons, a rival and paid acquisition all run on it together."""
+    from crmsim.exercises import TWIN_POINTS, TWIN_WARNING
+
+    twin = cdnow.scenario.with_overrides({
+        **TWIN_WARNING, **TWIN_POINTS, "horizon": 13.0,
+        "service.agents": 2, "service.contact_rate": 0.01, "service.failure_rate": 0.05,
+        "service.handle_time": 0.01, "tiering.enabled": True, "tiering.every": 4.0,
+        "win_back.enabled": True, "birthday.enabled": True, "birthday.year": 52.0,
+        "birthday.duration": 1.0, "competitor.attractiveness": 0.5,
+        "churn.coefficients.competitor": 0.5, "churn.coefficients.satisfaction": -1.0,
+        "acquisition.rate": 5.0, "acquisition.cost_per_acquisition": 10.0})
+    result = crmsim.simulate(twin, seed=1)
+    k = result.kpis
+    assert k["initial"] == 2357 and k["acquired"] > 0
+    assert k["desk_contacts"] > 0 and k["offers"] > 0 and k["members"] > 0
+    assert k["birthday_coupons"] > 0 and k["active_key"] > 0
+    customers = result.customers
+    gone = customers["churn_reason"] == BEFORE_START
+    assert 300 < gone.sum() < 550 and (customers.loc[gone, "churned_at"] <= 0).all()
+    events = result.events
+    churn_events = events[events["kind"] == "churn"]
+    assert k["churned"] == len(churn_events) > 0
+    assert not churn_events["customer_id"].isin(customers.loc[gone, "customer_id"]).any()
+
+
+def test_holdout_runs_are_the_same_under_every_executor(cdnow):
+    serial = crmsim.holdout(cdnow, CDNOW, "1997-12-31", replications=2, seed=5)
+    pool = crmsim.holdout(cdnow, CDNOW, "1997-12-31", replications=2, seed=5,
+                          executor="processes", jobs=2)
+    assert (serial.totals == pool.totals).all()
+    pd.testing.assert_frame_equal(serial.tracking, pool.tracking)
+
+
+def test_a_shop_that_keeps_acquiring_gets_new_customers_at_the_observed_rate():
+    """First purchases per week in the last quarter of the calibration period become paid
+    acquisition (cost unknown: 0) with traits from the fitted population distributions."""
+    from crmsim.validation import validation_scenario
+
+    shop = validation_scenario("bgnbd", {"customers.initial": 300, "horizon": 40.0}
+                               ).with_overrides({"acquisition.rate": 20.0,
+                                                 "purchase.spend": {"dist": "gamma_gamma",
+                                                                    "p": 6, "q": 4, "gamma": 15}})
+    log = crmsim.simulate(shop, seed=2).transactions()
+    calibration = crmsim.calibrate(log, 36.0)
+    twin = calibration.scenario
+    first = log.groupby("customer_id")["time"].min()
+    start = float(log["time"].min())
+    since = 36.0 - (36.0 - start) / 4
+    observed = ((first > since) & (first <= 36.0)).sum() / (36.0 - since)
+    assert twin.acquisition.rate == pytest.approx(observed)
+    assert abs(twin.acquisition.rate - 20.0) < 4 * math.sqrt(20.0 / (36.0 - since))
+    assert twin.acquisition.cost_per_acquisition == 0.0
+    assert twin.purchase.rate.shape == calibration.params["r"]
+    run = crmsim.simulate(twin.with_overrides({"horizon": 10.0}), seed=3)
+    new = run.customers[run.customers["customer_id"] >= twin.customers.initial]
+    assert len(new) == run.kpis["acquired"] > 100
+    assert (new["acquired_at"] > 0).all()

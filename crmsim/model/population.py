@@ -53,7 +53,7 @@ and its traits by inverse CDF from its own distributions.
   already been silent for ``lifecycle.decline_recency`` of its mean gap).
 * A customer who is **gone** stays silent for ever. In the BG/NBD story a customer drops out
   right after a purchase, so it left at its last purchase: its ``churned_at`` is
-  ``last_purchase`` (< 0) and its ``churn_reason`` is ``"before_start"``. It is not active at
+  ``last_purchase`` (≤ 0) and its ``churn_reason`` is ``"before_start"``. It is not active at
   any time of the run, no ``churn`` event is recorded and it is not counted in the ``churned``
   KPI (nothing in the run caused it); it is in the customers table and in the firm's records
   (a shop cannot tell a gone customer from a quiet one: a churn warning may send it offers).
