@@ -289,6 +289,8 @@ def test_a_population_must_fit_the_rest_of_the_scenario(tmp_path, write):
         _population_scenario(str(not_parquet))
     with pytest.raises(ScenarioError, match="file not found"):
         _population_scenario(str(tmp_path / "missing.parquet"))
+    with pytest.raises(ScenarioError, match="is a folder"):
+        _population_scenario(str(tmp_path))
 
 
 # ------------------------------------------------------------------ the YAML round trip

@@ -147,6 +147,8 @@ def read_population(path: str) -> Population:
         stat = file.stat()
     except OSError:
         raise ValueError(f"file not found: {path}") from None
+    if not file.is_file():
+        raise ValueError(f"{path} is a folder; allowed: a Parquet file")
     return _read(str(file), stat.st_mtime_ns, stat.st_size)
 
 
