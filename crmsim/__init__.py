@@ -11,6 +11,7 @@ from crmsim.calibration import Calibration, calibrate
 from crmsim.database import sql
 from crmsim.errors import ScenarioError
 from crmsim.experiment import Comparison, compare, sweep
+from crmsim.holdout_check import Holdout, holdout
 from crmsim.results import KPI_DESCRIPTIONS, RunResult
 from crmsim.scenario import Scenario, load_scenario
 from crmsim.simulation import simulate
@@ -21,6 +22,7 @@ __all__ = [
     "Calibration", "calibrate",
     "Comparison",
     "compare",
+    "Holdout", "holdout",
     "sweep",
     "KPI_DESCRIPTIONS",
     "RunResult",

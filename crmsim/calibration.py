@@ -25,6 +25,7 @@ acquisition a twin models separately); they are counted in the report.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,7 +79,8 @@ class Calibration:
         One row per parameter: ``model``, ``estimate``, ``se``, ``se_log``, ``low``, ``high``.
     summary:
         One row per calibration customer (index ``customer_id``): ``frequency``, ``recency``,
-        ``T``, ``monetary_value`` (mean repeat spend), ``first_purchase`` (time), ``p_alive``,
+        ``T``, ``monetary_value`` (mean repeat spend), ``first_purchase`` (time), ``revenue``
+        (all its purchases in the calibration period), ``p_alive``,
         the posterior columns of :func:`crmsim.analysis.bgnbd_posterior` and
         :func:`crmsim.analysis.gamma_gamma_posterior`, and ``in_spend_fit``.
     calibration_end:
@@ -104,6 +106,10 @@ class Calibration:
     report: dict[str, int]
     diagnostics: dict = field(default_factory=dict)
     read_options: dict = field(default_factory=dict)
+    #: where the log came from (its file name, or "transactions" for a DataFrame)
+    source: str = "transactions"
+    #: the log's first time (the start of the calibration period), in ``time_unit``
+    start: float = 0.0
 
     @property
     def calibration_end_date(self) -> pd.Timestamp | None:
@@ -120,6 +126,33 @@ class Calibration:
             t, s["frequency"], s["recency"], s["T"], *(self.params[k] for k in
                                                        ("r", "alpha", "a", "b")))
         return pd.Series(values, index=s.index, name="expected_purchases")
+
+    @property
+    def population(self) -> pd.DataFrame:
+        """The customers as a population table for a twin (:func:`crmsim.twin.population_table`):
+        their histories and the posteriors of their hidden traits, one row each."""
+        from crmsim.twin import population_table
+
+        return population_table(self)
+
+    @functools.cached_property
+    def scenario(self):
+        """The digital twin (数字孪生): a scenario whose initial customers are these customers,
+        with their histories and traits drawn from their posteriors (see :mod:`crmsim.twin`).
+        Its population file lives in a cache folder; :meth:`to_yaml` writes it beside a YAML
+        file instead."""
+        from crmsim.twin import twin_scenario
+
+        return twin_scenario(self)
+
+    def to_yaml(self, path, population: str | None = None):
+        """Write the twin as a readable scenario file ``path`` (the fit and its origin in
+        comments) and the customers beside it, ``<stem>_population.parquet`` (or
+        ``population``, a file name); ``crmsim run`` and ``crmsim compare`` accept the file.
+        Returns the path."""
+        from crmsim.twin import write_twin
+
+        return write_twin(self, path, population)
 
     def report_table(self) -> pd.DataFrame:
         """The report with what each count means."""
@@ -192,7 +225,9 @@ def calibrate(transactions, calibration_end, *, time_unit: str = "week",
     spend_x = np.where(with_spend, x, 0.0)     # no (positive) repeat spend: the prior
     spend_posterior = gamma_gamma_posterior(spend_x, summary["monetary_value"],
                                             params["p"], params["q"], params["gamma"])
-    summary = summary.assign(first_purchase=end - summary["T"])
+    revenue = table.loc[in_period].groupby("customer_id", sort=True)["amount"].sum()
+    summary = summary.assign(first_purchase=end - summary["T"],
+                             revenue=revenue.reindex(summary.index).to_numpy())
     for frame in (posterior, spend_posterior):
         frame.index = summary.index
     summary = pd.concat([summary, posterior, spend_posterior], axis=1)
@@ -203,7 +238,8 @@ def calibrate(transactions, calibration_end, *, time_unit: str = "week",
         spend_log_likelihood=float(spend.attrs["log_likelihood"]),
         fit=fit, summary=summary, calibration_end=end, time_unit=log.time_unit,
         origin=log.origin, report=report, read_options=read_options,
-        diagnostics={"BG/NBD": dict(purchases.attrs), "Gamma-Gamma": dict(spend.attrs)})
+        diagnostics={"BG/NBD": dict(purchases.attrs), "Gamma-Gamma": dict(spend.attrs)},
+        source=log.source, start=log.first_time)
 
 
 def _calibration_end(log: TransactionLog, value) -> float:

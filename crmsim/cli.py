@@ -5,6 +5,8 @@
     crmsim sweep SCENARIO --param key=v1,v2,... [--param ...] [--replications N]
     crmsim rerun DIR/manifest.json
     crmsim validate [--only NAME] [--seed N] [--set key=value]...
+    crmsim calibrate LOG.csv --calibration-end DATE [--holdout-end DATE] [--time-unit week]
+                     [--columns id,date,amount] [--duplicates keep|drop|error] --out DIR
     crmsim scenarios [show FILE | schema]
 
 Bad input (a scenario error, a bad ``--set``) prints one message naming the key, the value and
@@ -249,6 +251,96 @@ def cmd_scenarios(args) -> int:
     return 0
 
 
+def _json_ready(value):
+    """Plain JSON data from numbers, numpy scalars, dicts and lists (NaN → null)."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
+def cmd_calibrate(args) -> int:
+    """crmsim calibrate LOG.csv --calibration-end DATE [...] --out DIR: the digital twin."""
+    import crmsim
+    from crmsim.twin import cached_population
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out = {args.out!r}: a file of that name exists; allowed: a "
+                            "folder (new or existing)")
+    names = [n.strip() for n in args.columns.split(",")]
+    if len(names) != 3 or not all(names):
+        raise ScenarioError(f"--columns = {args.columns!r}: expected three column names, the "
+                            "customer id, the date (or time) and the amount, e.g. "
+                            "--columns id,date,amount")
+    calibration_end = _log_time(args.calibration_end)
+    calibration = crmsim.calibrate(
+        args.log, calibration_end, time_unit=args.time_unit, customer_col=names[0],
+        time_col=names[1], amount_col=names[2], duplicates=args.duplicates,
+        date_format=args.date_format)
+    cached_population(calibration)  # the twin must be buildable before anything is written
+    calibration.scenario  # noqa: B018 — validates the twin (e.g. q > 1) before writing
+    check = None
+    if args.holdout_end is not None:
+        check = crmsim.holdout(calibration, args.log, _log_time(args.holdout_end),
+                               replications=args.replications, seed=args.seed,
+                               progress=not args.quiet)
+    # everything is computed: now write
+    out.mkdir(parents=True, exist_ok=True)
+    yaml_path = calibration.to_yaml(out / "scenario.yaml")
+    fit = {
+        "source": calibration.source,
+        "time_unit": calibration.time_unit,
+        "calibration_end": calibration.calibration_end,
+        "calibration_end_date": (str(calibration.calibration_end_date.date())
+                                 if calibration.calibration_end_date is not None else None),
+        "params": calibration.params,
+        "standard_errors": calibration.standard_errors,
+        "fit": calibration.fit.reset_index(names="param").to_dict(orient="records"),
+        "log_likelihood": calibration.log_likelihood,
+        "spend_log_likelihood": calibration.spend_log_likelihood,
+        "report": calibration.report,
+        "diagnostics": calibration.diagnostics,
+        "read_options": calibration.read_options,
+    }
+    (out / "fit.json").write_text(json.dumps(_json_ready(fit), indent=2, ensure_ascii=False),
+                                  encoding="utf-8")
+    print(f"calibrated {calibration.report['calibration_customers']} customers of {args.log} "
+          f"up to {args.calibration_end} (time unit: {calibration.time_unit})")
+    _print_table(calibration.fit)
+    _print_table(calibration.report_table())
+    if check is not None:
+        (out / "holdout.json").write_text(json.dumps(_json_ready(check.summary), indent=2),
+                                          encoding="utf-8")
+        check.customers.reset_index().to_csv(out / "holdout_customers.csv", index=False)
+        check.tracking.to_csv(out / "holdout_tracking.csv", index=False)
+        check.by_frequency.reset_index().to_csv(out / "holdout_by_frequency.csv", index=False)
+        from crmsim.plots import save_holdout_plots
+
+        save_holdout_plots(check, out)
+        h = check.summary
+        print(f"\nholdout to {args.holdout_end} ({h['holdout_length']:g} "
+              f"{calibration.time_unit}s, {h['replications']} runs of the twin): repeat "
+              f"purchases twin {interval_text(h['predicted_repeat'], h['low'], h['high'])}, "
+              f"closed form {h['expected_repeat']:.1f}, actual {h['actual_repeat']}")
+    print(f"\ntwin written to {yaml_path} (run it: crmsim run {yaml_path})")
+    return 0
+
+
+def _log_time(text: str):
+    """A --calibration-end / --holdout-end value: a number for numeric logs, else the text
+    (a date)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crmsim", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -303,6 +395,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", help="run only this reduction (repeatable)")
     add_common(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("calibrate", help="fit BG/NBD and Gamma-Gamma to a transaction log and "
+                       "write its digital twin (a scenario of its customers)")
+    p.add_argument("log", help="CSV transaction log: one row per purchase (customer, date, amount)")
+    p.add_argument("--calibration-end", required=True, metavar="DATE",
+                   help="last day of the calibration period (a number for numeric times)")
+    p.add_argument("--holdout-end", metavar="DATE", help="check the twin on the purchases up "
+                   "to this day (holdout report and plots)")
+    p.add_argument("--time-unit", default="week", help="day, week (default), month or year")
+    p.add_argument("--columns", default="customer_id,time,amount", metavar="ID,DATE,AMOUNT",
+                   help="the log's column names (default customer_id,time,amount)")
+    p.add_argument("--duplicates", default="error", help="rows repeating an earlier row "
+                   "exactly: error (default), keep (separate purchases) or drop (copies)")
+    p.add_argument("--date-format", help="e.g. %%d/%%m/%%Y when the dates are ambiguous")
+    p.add_argument("--replications", type=int, default=20, help="runs of the twin for the "
+                   "holdout check (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the holdout runs (default 0)")
+    p.add_argument("--out", required=True, help="folder for scenario.yaml, its population, "
+                   "fit.json and the holdout report")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("scenarios", help="list scenarios, show one resolved, or print the schema")
     p.add_argument("action", nargs="?", choices=["list", "show", "schema"], default="list")

@@ -15,8 +15,11 @@ beside what the log shows for the holdout period (calibration end, holdout end]:
 * the **conditional expectations** plot data (FHL 2005, Fig. 4): mean holdout purchases by
   calibration-period frequency x = 0, 1, …, ``max_frequency``+, actual against eq. 10.
 
-A simulated twin, run from the same customers' posteriors, must reproduce these numbers within
-its own noise; that comparison is added beside these columns.
+:func:`holdout` (``crmsim.holdout``) runs the digital twin (:mod:`crmsim.twin`) — the same
+customers, their traits drawn from their posteriors — over the holdout period with replications
+and sets its numbers beside these columns: with every β = 0 it must reproduce the closed forms
+within its own noise (the twin is the fitted model), and both are then checked against what the
+shop's customers actually did.
 """
 
 from __future__ import annotations
@@ -153,3 +156,139 @@ def _conditional_cumulative(grid, end, x, T, p_alive, r, alpha, a, b,
                                     b + gx[None, :])
     out[after] = actual_at_end + mean @ weight
     return out
+
+
+# --------------------------------------------------------------------------- the twin's check
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The digital twin against the holdout period (:func:`holdout`).
+
+    ``summary``: ``predicted_repeat`` (the twin's mean total of repeat transactions in the
+    holdout period over the replications), ``low``, ``high`` (its 95% t-interval), ``spread_low``,
+    ``spread_high`` (2.5% and 97.5% quantiles of the replications' totals: where one run of the
+    twin falls, the range to set the actual total against), ``expected_repeat`` (the closed
+    form, Σ E[Y(t) | x, t_x, T]), ``actual_repeat``, ``alive_share`` (the twin's share of
+    customers active at the calibration end, mean over replications) and ``mean_p_alive``,
+    ``replications``, ``customers``, ``holdout_length``.
+
+    ``customers``: per customer (index: the log's id) ``frequency``, ``recency``, ``T``,
+    ``p_alive``, ``predicted`` (the twin's mean holdout purchases), ``expected`` (closed form),
+    ``actual``. ``tracking``: per period end ``time`` (``date``), cumulative repeat transactions
+    ``actual``, ``expected`` (unconditional closed form), ``expected_conditional``, and the
+    twin's ``twin`` (mean), ``twin_low``, ``twin_high`` (2.5% and 97.5% quantiles over
+    replications) from the calibration end on. ``by_frequency``: per calibration frequency
+    ``customers``, mean holdout purchases ``actual``, ``expected`` and ``twin``.
+    ``totals``: the twin's total per replication.
+    """
+
+    summary: dict
+    customers: pd.DataFrame
+    tracking: pd.DataFrame
+    by_frequency: pd.DataFrame
+    totals: np.ndarray
+    time_unit: str = "week"
+
+    def tracking_plot(self, ax=None):
+        """Cumulative repeat transactions, twin against actual (the tracking plot)."""
+        from crmsim.plots import holdout_tracking
+
+        return holdout_tracking(self, ax=ax)
+
+    def frequency_plot(self, ax=None):
+        """Mean holdout purchases by calibration frequency, twin against actual."""
+        from crmsim.plots import holdout_by_frequency
+
+        return holdout_by_frequency(self, ax=ax)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"Holdout(predicted_repeat={s['predicted_repeat']:.1f} [{s['low']:.1f}, "
+                f"{s['high']:.1f}], expected_repeat={s['expected_repeat']:.1f}, "
+                f"actual_repeat={s['actual_repeat']}, replications={s['replications']})")
+
+
+def _twin_holdout_run(task) -> dict:
+    """One replication of the twin over the holdout period: each calibration customer's
+    purchases (repeat by construction: they bought before t = 0) and their sorted times."""
+    from crmsim.simulation import simulate
+
+    customers, grid = task.extra["customers"], task.extra["grid"]
+    child = np.random.SeedSequence(task.seed, spawn_key=(task.replication,))
+    result = simulate(task.scenario, child)
+    purchases = result.transactions()
+    purchases = purchases[purchases["customer_id"] < customers]
+    ids = purchases["customer_id"].to_numpy()
+    times = np.sort(purchases["time"].to_numpy())
+    return {"ok": True,
+            "per_customer": np.bincount(ids, minlength=customers),
+            "cumulative": np.searchsorted(times, grid, side="right"),
+            # no acquisition, no policy: each customer active at t = 0 is active at the end
+            # or churned during the run
+            "alive": (result.kpis["active_end"] + result.kpis["churned"]) / customers}
+
+
+def holdout(calibration: Calibration, transactions, holdout_end, replications: int = 20,
+            seed: int = 0, *, period: float = 1.0, max_frequency: int = 7,
+            executor="serial", jobs: int | None = None, progress: bool = False) -> Holdout:
+    """Run the calibration's digital twin over the holdout period and set it beside the log.
+
+    The twin is :attr:`Calibration.scenario` with its horizon set to the holdout length
+    (holdout end − calibration end) and acquisition off — the calibration customers' draws do not
+    depend on it (common random numbers), and the holdout counts only their purchases. Each of
+    ``replications`` runs uses child seed k of ``seed``, as :func:`crmsim.compare` does (so any
+    ``executor`` gives the same numbers). Every β of the twin is 0, so its expected holdout
+    purchases are the closed form's (:func:`closed_form_holdout`): the check that the twin is
+    the fitted model, and then, with the actual purchases, that the model fits the shop.
+    """
+    from crmsim.analysis.stats import mean_ci
+    from crmsim.experiment import Task, _check_replications, execute
+
+    _check_replications(replications)
+    check = closed_form_holdout(calibration, transactions, holdout_end, period=period,
+                                max_frequency=max_frequency)
+    length = check.summary["holdout_length"]
+    end = calibration.calibration_end
+    customers = len(calibration.summary)
+    twin = calibration.scenario.with_overrides(
+        {"horizon": length, "report_every": min(period, length), "acquisition.rate": 0.0},
+        source="holdout")
+    grid = check.tracking["time"].to_numpy(float)
+    after = grid >= end
+    tasks = [Task("twin", k, twin, seed, {"customers": customers,
+                                          "grid": grid[after] - end})
+             for k in range(replications)]
+    outcomes = execute(tasks, executor=executor, jobs=jobs, progress=progress,
+                       run=_twin_holdout_run)
+    per_customer = np.stack([o["per_customer"] for o in outcomes])
+    cumulative = np.stack([o["cumulative"] for o in outcomes]).astype(float)
+    totals = per_customer.sum(axis=1)
+    mean, low, high = mean_ci(totals)
+
+    table = check.customers.copy()
+    table.insert(table.columns.get_loc("expected"), "predicted", per_customer.mean(axis=0))
+    tracking = check.tracking.copy()
+    at_end = float(tracking.loc[after, "actual"].iloc[0]) if after.any() else 0.0
+    for name, values in (("twin", cumulative.mean(axis=0)),
+                         ("twin_low", np.quantile(cumulative, 0.025, axis=0)),
+                         ("twin_high", np.quantile(cumulative, 0.975, axis=0))):
+        column = np.full(len(grid), np.nan)
+        column[after] = at_end + values
+        tracking[name] = column
+    labels = np.minimum(table["frequency"].to_numpy(), max_frequency).astype(int)
+    by_frequency = check.by_frequency.copy()
+    by_frequency["twin"] = table.groupby(labels)["predicted"].mean().to_numpy()
+    summary = {
+        "predicted_repeat": mean, "low": low, "high": high,
+        "spread_low": float(np.quantile(totals, 0.025)),
+        "spread_high": float(np.quantile(totals, 0.975)),
+        "expected_repeat": check.summary["expected_repeat"],
+        "actual_repeat": check.summary["actual_repeat"],
+        "alive_share": float(np.mean([o["alive"] for o in outcomes])),
+        "mean_p_alive": float(table["p_alive"].mean()),
+        "replications": int(replications), "customers": customers,
+        "holdout_length": float(length),
+    }
+    return Holdout(summary=summary, customers=table, tracking=tracking,
+                   by_frequency=by_frequency, totals=totals, time_unit=calibration.time_unit)

@@ -247,6 +247,62 @@ def loyalty_quadrant(result, ax=None):
     return ax
 
 
+def holdout_tracking(check, ax=None):
+    """The tracking plot (Fader, Hardie & Lee 2005, Fig. 2): cumulative repeat transactions
+    period by period, actual against the digital twin (mean and the 95% range of its runs) and
+    the closed forms, with the calibration end marked. ``check`` is a
+    :class:`crmsim.holdout_check.Holdout` (or a closed-form ``HoldoutCheck``)."""
+    ax = _axes(ax)
+    t = check.tracking
+    x = t["date"] if "date" in t else t["time"]
+    ax.plot(x, t["actual"], color="black", lw=1.8, label="actual 实际")
+    ax.plot(x, t["expected"], ":", color="grey", lw=1.2,
+            label="BG/NBD, unconditional 无条件期望")
+    if "twin" in t:
+        ax.fill_between(x, t["twin_low"], t["twin_high"], color="#4292c6", alpha=0.25, lw=0,
+                        label="twin, 95% of runs")
+        ax.plot(x, t["twin"], color="#08519c", lw=1.5, label="digital twin 数字孪生 (mean)")
+    ax.plot(x, t["expected_conditional"], "--", color="#fd8d3c", lw=1.2,
+            label="BG/NBD, conditional 条件期望")
+    end = x[t["expected_conditional"].notna()].iloc[0]
+    ax.axvline(end, color="black", lw=0.8, ls="-.")
+    ax.annotate(" calibration end 校准期结束", (end, 0), xycoords=("data", "axes fraction"),
+                va="bottom", fontsize=8)
+    unit = getattr(check, "time_unit", "time unit")
+    ax.set_xlabel("date" if "date" in t else f"time ({unit})")
+    ax.set_ylabel("cumulative repeat transactions")
+    ax.set_title("Tracking plot: cumulative repeat purchases (累计重复购买)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def holdout_by_frequency(check, ax=None):
+    """Mean holdout purchases by calibration-period frequency (FHL 2005, Fig. 4): actual, the
+    digital twin and the closed-form conditional expectation."""
+    ax = _axes(ax)
+    table = check.by_frequency
+    x = np.arange(len(table))
+    ax.plot(x, table["actual"], "o-", color="black", label="actual 实际")
+    if "twin" in table:
+        ax.plot(x, table["twin"], "s-", color="#08519c", ms=5, label="digital twin 数字孪生")
+    ax.plot(x, table["expected"], "--", color="#fd8d3c", label="BG/NBD, conditional 条件期望")
+    ax.set_xticks(x, table.index)
+    ax.set_xlabel("repeat purchases in the calibration period (校准期重复购买次数)")
+    ax.set_ylabel("mean purchases in the holdout period")
+    ax.set_title("Holdout purchases by calibration frequency (留出期检验)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def save_holdout_plots(check, folder) -> list:
+    """The two holdout plots (tracking, by frequency) as PNG files in ``folder``."""
+    return _save_figures(folder, [
+        ("holdout_tracking", (8, 4.5), lambda fig: holdout_tracking(check, ax=fig.add_subplot())),
+        ("holdout_by_frequency", (7, 4),
+         lambda fig: holdout_by_frequency(check, ax=fig.add_subplot())),
+    ])
+
+
 def _save_figures(folder, figures) -> list:
     """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig))."""
     import matplotlib

@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from crmsim.distributions import (
     UNION_TAGS,
@@ -40,6 +48,7 @@ from crmsim.distributions import (
     SpendTrait,
 )
 from crmsim.errors import ScenarioError
+from crmsim.model import population
 from crmsim.policies import REGISTRY
 from crmsim.schema import Section
 
@@ -100,7 +109,13 @@ class Segment(Section):
 
 
 class Customers(Section):
-    """The customer base at the start and the traits every customer draws once."""
+    """The customer base at the start and the traits every customer draws once.
+
+    ``population`` names a Parquet file of initial customers who enter with a history and
+    traits of their own (a calibrated shop's customers: see :mod:`crmsim.model.population`);
+    ``initial`` is then its number of rows (setting ``population`` in an override or in a file
+    that ``extends:`` another drops the other's ``initial``; giving both must agree).
+    """
 
     initial: int = Field(1000, ge=0, description="customers acquired at t = 0")
     segments: dict[str, Segment] = Field(
@@ -114,6 +129,30 @@ class Customers(Section):
         default_factory=lambda: BetaDist(a=1, b=4),
         description="probability that the customer complains after a service failure",
     )
+    population: str | None = Field(
+        None, description="a Parquet file of initial customers with their histories and trait "
+        "distributions (path relative to the YAML file; null: new customers from the "
+        "distributions)")
+
+    @field_validator("population")
+    @classmethod
+    def _readable_population(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = population.resolve(value, Path.cwd())  # a file's own are resolved when loaded
+        population.read_population(path)  # a ValueError names the row, column and value
+        return path
+
+    @model_validator(mode="after")
+    def _population_size(self):
+        if self.population is None:
+            return self
+        rows = population.read_population(self.population).size
+        if "initial" in self.model_fields_set and self.initial != rows:
+            raise ValueError(f"initial = {self.initial}: the population file has {rows} "
+                             f"customers (one per row); give {rows} or leave initial out")
+        self.__dict__["initial"] = rows  # no re-validation: the value is the file's
+        return self
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self):
@@ -304,6 +343,17 @@ class CoreScenario(Section):
             policy.check(self)
         return self
 
+    @model_validator(mode="after")
+    def _population_fits(self):
+        """A population file needs a non-contractual market without segments (and Gamma–Gamma
+        spend when it gives each customer's spend distribution)."""
+        if self.customers.population is not None:
+            problems = population.scenario_problems(
+                population.read_population(self.customers.population), self)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
     @property
     def source(self) -> str | None:
         """The file this scenario was loaded from (None if built in code)."""
@@ -321,6 +371,8 @@ class CoreScenario(Section):
         (0.2, 50)
         """
         data = self.to_dict()
+        if "customers.population" in overrides and "customers.initial" not in overrides:
+            data["customers"].pop("initial", None)  # a new population brings its own size
         for key, value in overrides.items():
             _set_dotted(data, key, value, source)
         result = from_dict(data, source=source if self._source is None else self._source)
@@ -410,6 +462,7 @@ def _load_merged(file: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         cycle = " -> ".join(p.name for p in (*chain, file))
         raise ScenarioError(f"extends: cycle {cycle}", str(chain[0]))
     data = _read_yaml(file)
+    _resolve_files(data, file)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -425,7 +478,19 @@ def _load_merged(file: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     base = _load_merged(parent_file, (*chain, file))
     base.pop("name", None)
     base.pop("description", None)
+    customers = data.get("customers")
+    if isinstance(customers, dict) and "population" in customers and "initial" not in customers:
+        if isinstance(base.get("customers"), dict):  # a new population brings its own size
+            base["customers"].pop("initial", None)
     return deep_merge(base, data)
+
+
+def _resolve_files(data: dict[str, Any], file: Path) -> None:
+    """Make the file paths a scenario file names (``customers.population``) absolute, relative
+    to that file's folder (a parent named by ``extends:`` resolves its own)."""
+    customers = data.get("customers")
+    if isinstance(customers, dict) and isinstance(customers.get("population"), str):
+        customers["population"] = population.resolve(customers["population"], file.parent)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

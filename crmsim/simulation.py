@@ -73,6 +73,10 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
 def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     cs = market.customers
     money = ledger.per_customer()
+    if market.history is not None:  # a population file's customers bought before t = 0 too
+        known = market.history.size
+        money["last_purchase"][:known] = np.fmax(money["last_purchase"][:known],
+                                                 market.history.last_purchase)
     table = pd.DataFrame(
         {
             "customer_id": np.fromiter((c.id for c in cs), dtype=np.int64, count=len(cs)),

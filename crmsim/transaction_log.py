@@ -166,7 +166,8 @@ def read_transactions(transactions, *, time_unit: str = "week",
         count = int(repeated.sum())
         if duplicates == "error":
             position = int(np.argmax(repeated))
-            row = frame.iloc[position]
+            row = {k: (v.item() if hasattr(v, "item") else v)  # plain values for the message
+                   for k, v in frame.iloc[position].items()}
             hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
             earlier = int(np.argmax(hashes == hashes[position]))
             raise ScenarioError(

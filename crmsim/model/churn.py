@@ -29,6 +29,9 @@ import math
 NATURAL = "natural"
 #: the churn reason of a customer the firm stopped serving (tiering.drop_unprofitable)
 DROPPED = "dropped"
+#: the churn reason of a customer who was already gone when the run started (a population
+#: file's customer who dropped out after its last purchase before t = 0; no churn in the run)
+BEFORE_START = "before_start"
 
 
 def logit(theta: float) -> float:

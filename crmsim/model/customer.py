@@ -7,7 +7,9 @@ customers cost nothing between their purchases:
   come as a Poisson process at the customer's rate λ_i, and right after each *repeat* purchase
   the customer decides whether to drop out (the BG/NBD story). If the next purchase is far away,
   the customer wakes once, when its silence passes ``decline_recency`` of its own mean gap, to
-  enter the decline stage — the recency signal a CRM system would see;
+  enter the decline stage — the recency signal a CRM system would see. A customer who enters
+  with a history (a population file, :mod:`crmsim.model.population`) skips the first purchase
+  and resumes with the gap to its next one (:func:`resumed_noncontractual_life`);
 * **contractual** (telecom, bank, subscription): a payment at acquisition; at each renewal
   (every ``contract.period``) the customer experiences the period's service, decides whether to
   leave (the sBG story) and, if it stays, pays again.
@@ -117,13 +119,19 @@ class Customer:
 
 def noncontractual_life(market, customer: Customer):
     """Purchases at rate λ_i; a drop-out decision after each repeat purchase."""
-    env = market.env
-    rate = customer.purchase_rate
-    rate_factors = market.hooks["rate_factor"]
     _, timing, failure = market.purchase(customer)  # the first purchase: no drop-out decision
     if failure is not None:
         yield from market.recover(customer, *failure)
         customer.pending_outcome = None  # no decision follows the first purchase
+    yield from _repeat_purchases(market, customer, timing)
+
+
+def _repeat_purchases(market, customer: Customer, timing: float):
+    """From a purchase on (``timing``: its uniform for the gap to the next one): purchases at
+    rate λ_i, a drop-out decision after each."""
+    env = market.env
+    rate = customer.purchase_rate
+    rate_factors = market.hooks["rate_factor"]
     if rate <= 0:
         return
     decline_after = market.decline_recency / rate
@@ -147,6 +155,45 @@ def noncontractual_life(market, customer: Customer):
         if market.decides_to_churn(customer, churn):
             market.churn(customer)
             return
+
+
+def resumed_noncontractual_life(market, customer: Customer, timing: float,
+                                last_purchase: float):
+    """An active customer who enters with a history (a population file) resumes buying.
+
+    Its next purchase comes after an exponential gap with its rate counted from now (the
+    Poisson process is memoryless: the silence since ``last_purchase`` does not shorten it);
+    ``timing`` is the customer's uniform for that gap. Its silence counts from its last
+    purchase, so it enters decline once ``decline_recency`` of its mean gap has passed since
+    then — at once if that is already so. Then its life goes on as any customer's.
+    """
+    env = market.env
+    rate = customer.purchase_rate
+    if rate <= 0:
+        return
+    gap = -math.log1p(-timing) / rate
+    for factor in market.hooks["rate_factor"]:
+        gap /= factor(customer)
+    start = env.now
+    decline_at = last_purchase + market.decline_recency / rate
+    if gap > decline_at - start and customer.stage != lifecycle.DECLINE:
+        if decline_at > start:
+            yield env.timeout(decline_at - start)
+            if not customer.active:
+                return
+        market.set_stage(customer, lifecycle.DECLINE)
+        yield env.timeout(max(0.0, gap - (env.now - start)))
+    else:
+        yield env.timeout(gap)
+    if not customer.active:
+        return
+    churn, timing, failure = market.purchase(customer)
+    if failure is not None:
+        yield from market.recover(customer, *failure)
+    if market.decides_to_churn(customer, churn):
+        market.churn(customer)
+        return
+    yield from _repeat_purchases(market, customer, timing)
 
 
 def contractual_life(market, customer: Customer):

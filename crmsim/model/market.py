@@ -23,8 +23,14 @@ from scipy import special
 from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
-from crmsim.model.customer import Customer, contractual_life, noncontractual_life
+from crmsim.model.customer import (
+    Customer,
+    contractual_life,
+    noncontractual_life,
+    resumed_noncontractual_life,
+)
 from crmsim.model.policy import hook_lists
+from crmsim.model.population import POPULATION_SOURCE, Population, read_population
 from crmsim.model.satisfaction import experience
 from crmsim.policies import REGISTRY, cost_accounts
 from crmsim.results import ACQUIRED, CHURN, PAID_KINDS, PAYMENT, PURCHASE, STAGE, Recorder
@@ -38,7 +44,11 @@ _COMPLAINT, _RECOVERY = Column.COMPLAINT, Column.RECOVERY
 TRAIT_COLUMNS = (
     "segment", "purchase_rate", "churn_propensity", "spend_rate", "price_sensitivity",
     "complaint_propensity", "initial_expectation", "enrolment", "quality_fit",
+    # customers of a population file: still active at t = 0? the gap to the next purchase
+    "alive", "next_purchase",
 )
+#: the traits drawn for every customer (by name, for the ``acquired`` hook)
+_TRAITS = TRAIT_COLUMNS[1:9]
 _TRAIT_BLOCK = 16  # room for traits added later
 
 
@@ -116,6 +126,8 @@ class Market:
         self._segment_shapes = [float(s.spend.p) if isinstance(s.spend, GammaGammaSpend)
                                 else math.nan for s in self.segments]
         self.customers: list[Customer] = []
+        #: the population file the initial customers came from (None: new customers)
+        self.history: Population | None = None
         self.contractual = scenario.market.setting == "contractual"
         self.life = contractual_life if self.contractual else noncontractual_life
         # hot-path settings as plain attributes
@@ -165,7 +177,11 @@ class Market:
 
     def run(self):
         sc = self.scenario
-        self.add_customers(0, sc.customers.initial, at=0.0)
+        if sc.customers.population is None:
+            self.add_customers(0, sc.customers.initial, at=0.0)
+        else:
+            population = read_population(sc.customers.population)
+            self.add_customers(0, population.size, at=0.0, population=population)
         for start in self.hooks["start"]:
             start()
         self.env.process(self._reporter(sc.report_every))
@@ -248,7 +264,8 @@ class Market:
     # ------------------------------------------------------------------ customers
 
     def add_customers(self, first_id: int, count: int, at: float, cost: float = 0.0,
-                      selectivity: float = 0.0, source: str | None = None) -> list[Customer]:
+                      selectivity: float = 0.0, source: str | None = None,
+                      population: Population | None = None) -> list[Customer]:
         """Create customers ``first_id, ..., first_id + count − 1`` at time ``at``.
 
         Traits and the first block of per-event draws come from each customer's own streams,
@@ -257,6 +274,12 @@ class Market:
         ``selectivity`` s keeps the customer's uniforms for churn propensity and purchase rate
         in the better (1 − s) of their range (targeted acquisition). Starts one process per
         customer.
+
+        With a ``population`` (:mod:`crmsim.model.population`; ``count`` is its size) the
+        customers enter with their histories: acquisition time, purchases so far and the firm's
+        records of them; their traits come from their own distributions in the file (those it
+        does not give, from the scenario), drawn with the same uniforms; a customer who is
+        gone stays silent, an active one resumes buying (:func:`resumed_noncontractual_life`).
         """
         if count <= 0:
             return []
@@ -267,12 +290,16 @@ class Market:
             col["churn_propensity"] = col["churn_propensity"] * (1 - selectivity)
             col["purchase_rate"] = selectivity + col["purchase_rate"] * (1 - selectivity)
         seg_index = np.searchsorted(self._segment_edges, col["segment"], side="right")
-        values = {name: np.empty(count) for name in TRAIT_COLUMNS[1:]}
+        values = {name: np.empty(count) for name in _TRAITS}
         for k, seg in enumerate(self.segments):
             rows = seg_index == k
             for trait, dist in (("purchase_rate", seg.purchase_rate),
                                 ("churn_propensity", seg.churn_base), ("spend_rate", seg.spend)):
                 values[trait][rows] = trait_quantile(dist, col[trait][rows])
+        alive = None
+        if population is not None:  # the customers' own distributions replace the scenario's
+            alive, own = population.draw(col)
+            values.update(own)
         spend_shapes = np.asarray(self._segment_shapes)[seg_index]  # NaN: a constant spend
         cust = self.scenario.customers
         values["price_sensitivity"] = trait_quantile(cust.price_sensitivity,
@@ -310,8 +337,16 @@ class Market:
             c.draws = CustomerDraws(streams, cid, self._segment_shapes[k], block0, first_id)
             c.fit = fit[row] if fit_sd else 0.0
             created.append(c)
+        if population is not None:
+            for c, acquired_at, purchases in zip(created, population.acquired_at.tolist(),
+                                                 population.purchases.tolist()):
+                c.acquired_at = acquired_at
+                c.purchases = purchases
         for acquired in self.hooks["acquired"]:  # e.g. programme enrolment
             acquired(created, col, values)
+        if population is not None:
+            self._enter_with_history(created, population, alive, col["next_purchase"])
+            return created
         started = self.hooks["customer_started"]
         for c in created:
             self.customers.append(c)
@@ -323,17 +358,51 @@ class Market:
         self._change_active(count)
         return created
 
+    def _enter_with_history(self, created: list[Customer], population: Population,
+                            alive: np.ndarray, next_purchase: np.ndarray) -> None:
+        """Customers of a population file enter at ``env.now`` (0) with their histories: the
+        active ones resume buying, those already gone stay silent (see
+        :mod:`crmsim.model.population`)."""
+        now = self.env.now
+        record, start = self.recorder.event, self.env.process
+        self.history = population
+        started = self.hooks["customer_started"]
+        cfg = self.lifecycle_cfg
+        for c, is_alive, last, u in zip(created, alive.tolist(),
+                                        population.last_purchase.tolist(),
+                                        next_purchase.tolist()):
+            self.customers.append(c)
+            record(now, c.id, ACQUIRED, 0.0, POPULATION_SOURCE)
+            if not is_alive:  # dropped out right after its last purchase, before the run
+                c.churned_at = last
+                c.churn_reason = churn_rule.BEFORE_START
+                self.set_stage(c, lifecycle.CHURNED)
+                continue
+            self.set_stage(c, lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
+                                                               cfg))
+            start(resumed_noncontractual_life(self, c, u, last))
+            for hook in started:
+                hook(c)
+        self._change_active(int(alive.sum()))
+
     def customer_records(self) -> dict[str, np.ndarray]:
         """What the firm's own records say about each customer now (arrays indexed by customer
         id): ``revenue``, ``last_purchase`` (−inf before any), ``complaints`` (logged at a
         desk; 0 without one) and whatever else the policies record — derived from the recorded
-        events, as a CRM database would, so the hot path keeps no extra per-customer tallies."""
+        events, as a CRM database would, so the hot path keeps no extra per-customer tallies.
+        Customers of a population file add their history (revenue and last purchase before
+        t = 0)."""
         n = len(self.customers)
         cols = self.recorder.columns()
         paid = np.isin(cols["kind"], PAID_KINDS)
         ids = cols["customer_id"][paid]
         revenue = np.bincount(ids, weights=cols["amount"][paid], minlength=n)
         last = np.full(n, -np.inf)
+        if self.history is not None:  # what the records held at t = 0
+            known = self.history.size
+            revenue = revenue.astype(float)  # (integer when nothing was paid yet)
+            revenue[:known] += self.history.revenue
+            last[:known] = self.history.last_purchase
         np.maximum.at(last, ids, cols["time"][paid])
         records = {"revenue": revenue, "last_purchase": last,
                    "complaints": np.zeros(n, dtype=np.int64)}
