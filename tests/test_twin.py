@@ -212,7 +212,7 @@ def test_the_firms_records_include_the_history(cdnow):
     quiet = customers["purchases"].to_numpy() == history["purchases"].to_numpy()
     assert (customers.loc[quiet, "last_purchase"].to_numpy()
             == history.loc[quiet, "last_purchase"].to_numpy()).all()
-    assert result.kpis["offer_cost"] == offers
+    assert result.kpis["offer_cost"] == offers * abs(twin.warning.offer_effect)  # per unit
 
 
 def test_scenarios_without_a_population_ignore_the_new_trait_columns():
