@@ -95,6 +95,39 @@ class EarlyWarning(Section):
         return self
 
 
+def prior_gap(scenario) -> float:
+    """The purchase rhythm assumed for a customer with one purchase: 1 / mean purchase rate."""
+    rate = scenario.purchase.rate
+    mean_rate = rate.mean if isinstance(rate, GammaDist) else float(rate)
+    return 1.0 / mean_rate if mean_rate > 0 else math.inf
+
+
+def warning_score(cfg: EarlyWarning, customer, now: float, records: dict[str, np.ndarray], *,
+                  contractual: bool, prior_gap: float, before_satisfaction: float,
+                  seen_complaints: int) -> float:
+    """The warning score of ``customer`` at ``now`` from what the firm can see.
+
+    ``cfg`` holds the weights (a ``warning:`` section); ``records`` are the firm's records
+    (``market.customer_records()``). Non-contractual: silence beyond the customer's own rhythm,
+    (recency / own mean gap − 1, the gap of a one-purchase customer being ``prior_gap``); then
+    the satisfaction drop since ``before_satisfaction`` (the last survey), satisfaction below 0,
+    and the complaints logged beyond ``seen_complaints``, each weighted. Used by the warning
+    scan and by any policy that targets with the warning's score (campaigns).
+    """
+    cid = customer.id
+    value = 0.0
+    if not contractual and cfg.recency_weight:
+        last = records["last_purchase"][cid]
+        gap = ((last - customer.acquired_at) / (customer.purchases - 1)
+               if customer.purchases > 1 else prior_gap)
+        if gap > 0:
+            value += cfg.recency_weight * max(0.0, (now - last) / gap - 1)
+    value += cfg.satisfaction_weight * max(0.0, before_satisfaction - customer.satisfaction)
+    value += cfg.dissatisfaction_weight * max(0.0, -customer.satisfaction)
+    value += cfg.complaint_weight * (records["complaints"][cid] - seen_complaints)
+    return value
+
+
 class EarlyWarningPolicy(Policy):
     """The warning scan of one run, its offers and the record needed to score it."""
 
@@ -117,9 +150,7 @@ class EarlyWarningPolicy(Policy):
 
     def __init__(self, market):
         super().__init__(market)
-        rate = market.scenario.purchase.rate
-        mean_rate = rate.mean if isinstance(rate, GammaDist) else float(rate)
-        self.prior_gap = 1.0 / mean_rate if mean_rate > 0 else math.inf
+        self.prior_gap = prior_gap(market.scenario)
         self.last_satisfaction: dict[int, float] = {}
         self.last_complaints = np.zeros(0, dtype=np.int64)  # by customer id, at the last scan
         # per scan: (time, customer ids, warned, active at the scan)
@@ -150,20 +181,12 @@ class EarlyWarningPolicy(Policy):
 
     def score(self, customer, now: float, records: dict[str, np.ndarray]) -> float:
         """The warning score from signals the firm can see (its ``customer_records``)."""
-        cfg, cid = self.cfg, customer.id
-        value = 0.0
-        if not self.market.contractual and cfg.recency_weight:
-            last = records["last_purchase"][cid]
-            gap = ((last - customer.acquired_at) / (customer.purchases - 1)
-                   if customer.purchases > 1 else self.prior_gap)
-            if gap > 0:
-                value += cfg.recency_weight * max(0.0, (now - last) / gap - 1)
-        before = self.last_satisfaction.get(cid, customer.satisfaction)
-        value += cfg.satisfaction_weight * max(0.0, before - customer.satisfaction)
-        value += cfg.dissatisfaction_weight * max(0.0, -customer.satisfaction)
-        seen = self.last_complaints[cid] if cid < len(self.last_complaints) else 0
-        value += cfg.complaint_weight * (records["complaints"][cid] - seen)
-        return value
+        cid = customer.id
+        return warning_score(
+            self.cfg, customer, now, records, contractual=self.market.contractual,
+            prior_gap=self.prior_gap,
+            before_satisfaction=self.last_satisfaction.get(cid, customer.satisfaction),
+            seen_complaints=self.last_complaints[cid] if cid < len(self.last_complaints) else 0)
 
     def offer_push(self, customer) -> float:
         """What an offer adds to this customer's churn index."""
