@@ -87,16 +87,21 @@ def test_persuadable_purchases_match_the_closed_form_and_the_truth_is_exact():
     sc = with_plan(sc, {"spring": campaign(at=30, window=20)}, response_delay=10.0,
                    response_types={"persuadable": 1.0, "sure_thing": 0.0, "lost_cause": 0.0,
                                    "do_not_disturb": 0.0})
-    kpis = crmsim.simulate(sc, seed=2).kpis
+    res = crmsim.simulate(sc, seed=2)
+    kpis = res.kpis
     treated = kpis["campaign_contacts"]
     assert treated + kpis["campaign_held_out"] == 1000
     assert 750 < treated < 850
     p = 0.25 * 0.6 * 0.5 * -math.expm1(-2.0)
     low, high = stats.binom.ppf([0.0005, 0.9995], treated, p)
     assert low <= kpis["campaign_purchases"] <= high
-    assert kpis["campaign_incremental_revenue_true"] == pytest.approx(
-        50.0 * kpis["campaign_purchases"], rel=1e-12)
+    extra = 50.0 * kpis["campaign_purchases"]
+    assert kpis["campaign_incremental_revenue_true"] == pytest.approx(extra, rel=1e-12)
+    # to the horizon too: the regular purchases after an extra one are those of the twin
+    assert res.customers["campaign_revenue_effect"].sum() == pytest.approx(extra, rel=1e-12)
     assert kpis["campaign_cost"] == pytest.approx(0.05 * treated)
+    assert kpis["campaign_profit_effect_true"] == pytest.approx(
+        0.3 * extra - kpis["campaign_cost"], rel=1e-9)
 
 
 def test_customers_a_campaign_never_moved_are_exactly_as_in_the_counterfactual():
@@ -160,8 +165,10 @@ def test_targeting_by_uplift_beats_targeting_by_purchase_probability():
 
 def test_a_phone_campaign_raises_the_churn_of_do_not_disturbs():
     """Everyone a do-not-disturb: contacting them raises churn (paired with the same run
-    without the campaign), and a phone call more than an email."""
-    sc = shop(500, 150, **{"churn.base": {"dist": "beta", "a": 1.0, "b": 6.0}})
+    without the campaign), and a phone call more than an email reaching as many."""
+    sc = shop(500, 150, **{"churn.base": {"dist": "beta", "a": 1.0, "b": 6.0},
+                           "campaigns.channels.email.reach": 1.0,
+                           "campaigns.channels.phone.reach": 1.0})
     types = {"persuadable": 0.0, "sure_thing": 0.0, "lost_cause": 0.0, "do_not_disturb": 1.0}
     by = {channel: with_plan(sc, {"call": campaign(channel=channel, control_share=0.0)},
                              response_types=types) for channel in ("email", "phone")}
