@@ -27,9 +27,9 @@ Target rules (``target.rule``), all on what the firm can see unless named an ora
 * ``uplift`` — an uplift model's ranking: ``model: oracle`` ranks by the true expected
   incremental margin of a contact (from the customer's hidden type, below); ``model:
   two_model`` is what a firm can fit — a two-model uplift table
-  (:func:`crmsim.analysis.cell_uplift`) of the revenue in the window by R × F level (low 1–2,
-  mid 3, high 4–5), learned from the treated and control customers of an earlier campaign
-  (``learn_from``), typically a random pilot.
+  (:func:`crmsim.analysis.cell_uplift`) of the share who bought in the window by R × F level
+  (low 1–2, mid 3, high 4–5), learned from the treated and control customers of an earlier
+  campaign (``learn_from``), typically a random pilot.
 
 Customers answer after hidden *response types* (Radcliffe & Surry 2011; Kane, Lo & Zheng 2014),
 drawn once per customer from its own stream with shares ``response_types``. The draw is tilted
@@ -733,19 +733,21 @@ class CampaignPolicy(Policy):
         return -reach * rise * decisions * margin * spend * rate * left / 2
 
     def _fitted_uplift(self, source: str, file: list, rfm: tuple, now: float) -> np.ndarray:
-        """A two-model uplift table learned from ``source``'s finished waves: revenue in the
-        window by R × F level, treated minus control (:func:`crmsim.analysis.cell_uplift`)."""
+        """A two-model uplift table learned from ``source``'s finished waves: the share who
+        bought in the window by R × F level, treated minus control
+        (:func:`crmsim.analysis.cell_uplift`)."""
         cells, treated, outcome = [], [], []
         times, ids, amounts = self._payments()
         n = len(self.market.customers)
         for wave in self.waves:
             if wave.campaign != source or wave.time + wave.window > now:
                 continue
-            revenue = window_revenue(times, ids, amounts, wave.time, wave.time + wave.window, n)
+            bought = window_revenue(times, ids, np.ones_like(amounts), wave.time,
+                                    wave.time + wave.window, n) > 0
             for arm, members in ((True, wave.treated), (False, wave.control)):
                 cells += [wave.cells[cid] for cid in members.tolist()]
                 treated += [arm] * len(members)
-                outcome += revenue[members].tolist()
+                outcome += bought[members].tolist()
         if not any(treated) or all(treated):
             return np.zeros(len(file))  # nothing to learn from: every customer alike
         table = cell_uplift(cells, treated, outcome, self.cfg.min_cell)
