@@ -180,6 +180,11 @@ def test_a_phone_campaign_raises_the_churn_of_do_not_disturbs():
     assert (wide["phone"] - wide["email"]).mean() > 0
     assert crmsim.analysis.mean_ci(wide["phone"] - wide["email"])[1] > 0
     assert cmp.table.loc[("phone", "campaign_annoyed"), "mean"] > 50
+    # nobody held out: the firm cannot measure the campaign; the model still knows the truth
+    kpis = crmsim.simulate(by["phone"], seed=0).kpis
+    assert math.isnan(kpis["campaign_incremental_revenue_measured"])
+    assert math.isnan(kpis["campaign_roi_measured"])
+    assert kpis["campaign_incremental_revenue_true"] < 0
 
 
 def test_target_rules_pick_what_they_say():

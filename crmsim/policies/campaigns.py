@@ -390,7 +390,8 @@ class CampaignPolicy(Policy):
         "campaign_purchases": "extra purchases persuadables made because of a contact (truth)",
         "campaign_annoyed": "contacts that annoyed a do-not-disturb (truth)",
         "campaign_incremental_revenue_measured": "treated vs control: n_T × (mean revenue of "
-        "the contacted − of the held-out) in each wave's window, summed",
+        "the contacted − of the held-out) in each wave's window, summed (NaN if a wave held "
+        "out nobody: without a control group there is nothing to measure against)",
         "campaign_incremental_revenue_true": "the contacted customers' revenue in each window "
         "minus theirs in the model's counterfactual (same customers, same random numbers, no "
         "campaign), summed",
