@@ -7,6 +7,7 @@
 (50, True)
 """
 
+from crmsim.calibration import Calibration, calibrate
 from crmsim.database import sql
 from crmsim.errors import ScenarioError
 from crmsim.experiment import Comparison, compare, sweep
@@ -17,6 +18,7 @@ from crmsim.simulation import simulate
 __version__ = "0.1.0"
 
 __all__ = [
+    "Calibration", "calibrate",
     "Comparison",
     "compare",
     "sweep",

@@ -291,8 +291,10 @@ def _best_vip_rule() -> str:
 
 
 #: notebook 12's shop: the retail campaigns scenario, small (500 customers over 180 days); its
-#: spring campaign on day 120 counts the response for 30 days and holds out a fifth
-CAMPAIGN_SHOP = {"customers.initial": 500, "horizon": 180, "acquisition.rate": 1.0}
+#: spring campaign on day 120 counts the response for 30 days and holds out a fifth. A monthly
+#: churn-warning scan scores the customers without making offers (for the score rule)
+CAMPAIGN_SHOP = {"customers.initial": 500, "horizon": 180, "acquisition.rate": 1.0,
+                 "warning.enabled": True, "warning.top_k": 0}
 
 #: exercise 12.1: the spring campaign (10% discount) with at most 200 to spend on contacts
 BUDGET_CHOICES = {

@@ -50,7 +50,10 @@ PAID_KINDS = (PURCHASE, PAYMENT)
 #: ledger accounts of the core model (policies add theirs: :attr:`Policy.COSTS`)
 CORE_COSTS = {
     "fixed_cost": "overhead",
-    "serve_cost": "economics.cost_to_serve × active customer-time",
+    "serve_cost": "economics.cost_to_serve × active customer-time (less for mature customers "
+    "with economics.serve_cost_decline)",
+    "quality_cost": "the cost of the service level: satisfaction.quality_cost × q / (1 − q) × "
+    "active customer-time",
 }
 
 #: what each KPI means (the names are a contract: see DESIGN.md). The core's are listed here;

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -138,18 +139,27 @@ class Contract(Section):
 
 
 class ChurnCoefficients(Section):
-    """The β_k of the churn decision p = sigmoid(logit θ + Σ β_k x_k); all 0 = textbook model."""
+    """The β of the two-stage churn decision (:mod:`crmsim.model.churn`); all 0 = textbook.
 
-    lock_in: float = Field(
-        0.0, description="β for reward lock-in: points toward a reward (0..1) + tier rank")
-    competitor: float = Field(
-        0.0, description="β for competitor pull: attractiveness × price sensitivity")
+    Intention to leave: sigmoid(logit θ + β_satisfaction · satisfaction + β_competitor · pull
+    + ...); switching barriers multiply it by exp(β_switching_cost · switching cost +
+    β_lock_in · value a member would forfeit), so they act only on customers who want to leave.
+    """
+
     satisfaction: float = Field(
-        0.0, description="β for satisfaction (negative: satisfied customers stay)"
+        0.0, description="β for satisfaction in the intention to leave (negative: satisfied "
+        "customers do not want to leave)"
     )
+    competitor: float = Field(
+        0.0, description="β for competitor pull in the intention: attractiveness × price "
+        "sensitivity")
     switching_cost: float = Field(
-        0.0, description="β for switching cost (negative: costly switching keeps customers)"
+        0.0, le=0, description="β for switching cost, a barrier (≤ 0: costly switching holds "
+        "back customers who want to leave)"
     )
+    lock_in: float = Field(
+        0.0, le=0, description="β per unit of money a leaving member would forfeit (points "
+        "value + tier discounts), a barrier (≤ 0)")
 
 
 class Churn(Section):
@@ -171,7 +181,11 @@ class Satisfaction(Section):
     toward what was experienced (``adaptation``), so exceeding expectations wears off.
     """
 
-    service_quality: float = Field(0.7, description="firm's service level: mean perceived quality")
+    service_quality: float = Field(
+        0.7, ge=0, lt=1, description="firm's service level: mean perceived quality (0..1)")
+    quality_cost: float = Field(
+        0.0, ge=0, description="cost of the service level per active customer per time unit: "
+        "quality_cost × q / (1 − q) (convex: each step towards perfection costs more)")
     quality_noise: float = Field(0.1, ge=0, description="sd of perceived quality per experience")
     fit_sd: float = Field(
         0.0, ge=0, description="sd across customers of how well the offering fits them "
@@ -218,7 +232,14 @@ class Lifecycle(Section):
 
 
 class Economics(Section):
-    """Money: margins, costs and discounting."""
+    """Money: margins, costs, discounting and what tenure does to a customer's profit.
+
+    Tenure effects (Reichheld & Sasser 1990, "Zero defections"): the longer a customer stays,
+    the more it spends (``spend_growth``), the more it accepts to pay (``price_premium``) and the
+    less it costs to serve (``serve_cost_decline``); each effect reaches (1 − 1/e) of its full
+    size after ``tenure_maturity`` and grows as 1 − e^(−tenure / tenure_maturity). Referrals,
+    the fourth effect, are ``acquisition.referral_rate``.
+    """
 
     margin_rate: Probability = Field(0.3, description="margin as a share of revenue")
     discount_rate: float = Field(
@@ -227,6 +248,21 @@ class Economics(Section):
     fixed_cost: float = Field(0.0, ge=0, description="overhead per time unit")
     cost_to_serve: float = Field(
         0.0, ge=0, description="cost per active customer per time unit (account, mailing, care)")
+    spend_growth: float = Field(
+        0.0, ge=0, description="a mature customer spends up to this share more per purchase "
+        "(or bill): buying more")
+    price_premium: float = Field(
+        0.0, ge=0, description="a mature customer pays up to this share more: loyal customers "
+        "are less price-sensitive")
+    serve_cost_decline: Probability = Field(
+        0.0, description="serving a mature customer costs up to this share less (it knows the "
+        "firm's ways)")
+    tenure_maturity: float = Field(
+        365.0, gt=0, description="time constant of the tenure effects (63% reached after it)")
+
+    def tenure_factor(self, tenure: float) -> float:
+        """How far tenure effects have grown for a customer of this tenure (0 → 1)."""
+        return -math.expm1(-tenure / self.tenure_maturity)
 
 
 class CoreScenario(Section):

@@ -142,19 +142,23 @@ VALUE_TIERS = [*TIERS, "none"]
 LOYALTY_TYPES = ["true", "latent", "spurious", "none"]
 #: the course's finer loyalty types (MOOC ch. 8 / textbook ch. 9)
 COURSE_TYPES = ["超值 true", "激励 incentive", "惰性 inertia", "潜在 latent", "无 none"]
-_LOCK_IN_TERMS = ("low_switching_cost", "reward_lock_in")
 _SATISFACTION_TERMS = ("dissatisfaction", "service_failure")
 
 
 def loyalty_columns(market: Market) -> dict[str, list]:
     """Loyalty type, the retention decomposition and the course type of every customer.
 
-    For an active customer at the horizon, the churn probability p = sigmoid(logit θ + Σ terms)
-    is recomputed without the satisfaction terms and without the lock-in terms (switching cost,
-    reward lock-in): ``retention_from_satisfaction`` and ``retention_from_lock_in`` are how much
-    each lowers p. The course type follows from what keeps a repeat customer: satisfaction
-    (超值, true), rewards (激励, incentive) or switching costs / habit (惰性, inertia); satisfied
-    customers without repeat patronage are latent (潜在). Churned customers get NaN and "none".
+    One classification: Dick & Basu's ``loyalty_type`` (relative attitude — satisfaction ≥ 0 —
+    × repeat patronage: true / latent / spurious / none). ``course_loyalty`` names the same
+    groups in the course's terms and splits spurious loyalty by what holds the customer:
+    true → 超值 (true), latent → 潜在 (latent), no loyalty → 无 (none), spurious → 激励
+    (incentive) when the points and tier benefits it would forfeit are its larger barrier,
+    else 惰性 (inertia: switching costs and habit).
+
+    For an active customer at the horizon the churn probability p is recomputed without the
+    satisfaction terms of the intention and without the switching barriers:
+    ``retention_from_satisfaction`` and ``retention_from_lock_in`` are how much each lowers p.
+    Churned customers (no patronage left: latent or none) get NaN.
     """
     threshold = market.scenario.lifecycle.formation_after
     out = {k: [] for k in ("loyalty_type", "churn_probability", "retention_from_satisfaction",
@@ -167,32 +171,27 @@ def loyalty_columns(market: Market) -> dict[str, list]:
             for key in ("churn_probability", "retention_from_satisfaction",
                         "retention_from_lock_in"):
                 out[key].append(math.nan)
-            out["course_loyalty"].append("无 none")
+            out["course_loyalty"].append(_COURSE_OF[kind])
             continue
-        terms = market.churn_terms(c)
-        total = sum(terms.values())
-        p = churn_rule.probability(c.churn_propensity, total)
+        terms, barriers = market.churn_drivers(c)
+        push, barrier = sum(terms.values()), sum(barriers.values())
+        theta = c.churn_propensity
+        p = churn_rule.probability(theta, push, barrier)
         no_sat = churn_rule.probability(
-            c.churn_propensity, total - sum(terms.get(k, 0.0) for k in _SATISFACTION_TERMS))
-        no_lock = churn_rule.probability(
-            c.churn_propensity, total - sum(terms.get(k, 0.0) for k in _LOCK_IN_TERMS))
-        from_sat, from_lock = no_sat - p, no_lock - p
+            theta, push - sum(terms.get(k, 0.0) for k in _SATISFACTION_TERMS), barrier)
+        no_lock = churn_rule.probability(theta, push)
         out["churn_probability"].append(p)
-        out["retention_from_satisfaction"].append(from_sat)
-        out["retention_from_lock_in"].append(from_lock)
-        if kind in ("true", "spurious"):
-            if kind == "true" and from_sat >= from_lock:
-                course = "超值 true"
-            elif -terms.get("reward_lock_in", 0.0) > -terms.get("low_switching_cost", 0.0):
-                course = "激励 incentive"
-            else:
-                course = "惰性 inertia"
-        else:
-            course = "潜在 latent" if kind == "latent" else "无 none"
-        out["course_loyalty"].append(course)
+        out["retention_from_satisfaction"].append(no_sat - p)
+        out["retention_from_lock_in"].append(no_lock - p)
+        out["course_loyalty"].append(_COURSE_OF[kind] if kind != "spurious" else (
+            "激励 incentive" if barriers.get("reward_lock_in", 0.0) < barriers.get(
+                "switching_cost", 0.0) else "惰性 inertia"))
     out["loyalty_type"] = pd.Categorical(out["loyalty_type"], categories=LOYALTY_TYPES)
     out["course_loyalty"] = pd.Categorical(out["course_loyalty"], categories=COURSE_TYPES)
     return out
+
+
+_COURSE_OF = {"true": "超值 true", "latent": "潜在 latent", "none": "无 none"}
 
 
 def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:

@@ -190,13 +190,21 @@ def test_a_phone_campaign_raises_the_churn_of_do_not_disturbs():
 def test_target_rules_pick_what_they_say():
     sc = shop(400)
     run = {}
+    scored = sc.with_overrides({"warning.enabled": True, "warning.top_k": 0, "warning.every": 25})
     for name, target in {"top": {"rule": "score", "top": 37},
                          "share": {"rule": "random", "share": 0.3},
                          "segment": {"rule": "segment", "segments": ["bargain_hunter"]},
                          "rfm": {"rule": "rfm", "cells": ["5**"]}}.items():
-        res = crmsim.simulate(with_plan(sc, {name: campaign(target=target)}), seed=5)
+        res = crmsim.simulate(with_plan(scored if name == "top" else sc,
+                                        {name: campaign(target=target)}), seed=5)
         run[name] = (res, res.table("campaigns").iloc[0])
     assert run["top"][1]["targeted"] == 37
+    # the score rule calls the customers with the warning scan's highest latest scores
+    res = run["top"][0]
+    signals = res.table("warning_signals")
+    latest = signals[signals["time"] <= 60].groupby("customer_id")["score"].last()
+    called = res.events[res.events["kind"].isin(["campaign_contact", "campaign_holdout"])]
+    assert latest[called["customer_id"]].min() >= latest.drop(called["customer_id"]).max()
     assert run["share"][1]["targeted"] == round(0.3 * run["share"][1]["file"])
     res, wave = run["segment"]
     sent = res.events[res.events["kind"].isin(["campaign_contact", "campaign_holdout"])]
@@ -266,6 +274,8 @@ def test_two_model_uplift_learns_from_a_pilot():
      ["campaigns.plan.a.target.tiers.0 = 'platinum'", "'key', 'ordinary' or 'small'"]),
     ({"campaigns.plan.a.target": {"rule": "score"}},
      ["campaigns.plan.a.target", "give one of share, top or threshold"]),
+    ({"campaigns.plan.a.target": {"rule": "score", "top": 10}},
+     ["campaigns.plan.a.target.rule = 'score'", "warning.enabled"]),
     ({"campaigns.plan.a.target": {"rule": "rfm", "cells": ["6**"]}},
      ["'6**' is not an RFM cell"]),
     ({"campaigns.plan.a.target": {"rule": "uplift", "model": "two_model", "top": 5,

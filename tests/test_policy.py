@@ -78,7 +78,8 @@ def test_only_enabled_policies_that_define_a_hook_are_called(retail_small):
     assert market.hooks["churn_terms"] == []  # no lock-in, rival or offers either
     points = crmsim.load_scenario("retail_points").with_overrides({"customers.initial": 50})
     market = Market(points, np.random.SeedSequence(1))
-    assert [type(h.__self__).__name__ for h in market.hooks["churn_terms"]] == [
+    assert market.hooks["churn_terms"] == []  # lock-in is a barrier, not an intention
+    assert [type(h.__self__).__name__ for h in market.hooks["barriers"]] == [
         "RewardsProgramme"]
 
 

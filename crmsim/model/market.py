@@ -123,6 +123,12 @@ class Market:
         self.beta_switching = coefficients.switching_cost
         self.satisfaction_cfg = scenario.satisfaction
         self.lifecycle_cfg = scenario.lifecycle
+        quality = scenario.satisfaction.service_quality
+        #: the cost of the service level per active customer per time unit (convex in it)
+        self.quality_cost_rate = scenario.satisfaction.quality_cost * quality / (1.0 - quality)
+        economics = scenario.economics
+        #: how much more a mature customer pays (buying more + price premium)
+        self.tenure_uplift = economics.spend_growth + economics.price_premium
         # running aggregates for the timeseries
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
@@ -192,13 +198,36 @@ class Market:
         row.update({f"active_{s}": n for s, n in self.stage_counts.items()})
         for snapshot in self.hooks["snapshot"]:  # running costs, stocks by tier ...
             snapshot(now, last, row)
-        serve = self.scenario.economics.cost_to_serve
+        economics = self.scenario.economics
         active_time = self._active_time + self.active * (now - self._active_since)
-        if serve:
-            self.recorder.book(now, "serve_cost", serve * (active_time - self._active_time_reported))
+        customer_time = active_time - self._active_time_reported
+        if economics.cost_to_serve:
+            cost = customer_time
+            if economics.serve_cost_decline:  # mature customers cost less to serve
+                cost -= economics.serve_cost_decline * sum(
+                    self._tenure_integral(c, max(last, self._life_start(c)), now)
+                    for c in self.customers if c.active)
+            self.recorder.book(now, "serve_cost", economics.cost_to_serve * cost)
+        if self.quality_cost_rate:
+            self.recorder.book(now, "quality_cost", self.quality_cost_rate * customer_time)
         self._active_time_reported = active_time
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
         self.recorder.snapshot(row)
+
+    @staticmethod
+    def _life_start(c: Customer) -> float:
+        """When the customer's current lifetime began (acquisition, or its win-back)."""
+        back = c.won_back_at
+        return c.acquired_at if back != back else back  # NaN: never won back
+
+    def _tenure_integral(self, c: Customer, start: float, end: float) -> float:
+        """∫ tenure_factor(t − acquired_at) dt over [start, end] (the grown part of the tenure
+        effects over that time), in closed form."""
+        if end <= start:
+            return 0.0
+        tau = self.scenario.economics.tenure_maturity
+        a = c.acquired_at
+        return (end - start) - tau * (math.exp(-(start - a) / tau) - math.exp(-(end - a) / tau))
 
     # ------------------------------------------------------------------ customers
 
@@ -353,6 +382,9 @@ class Market:
         c.purchases += 1
         if regular:
             c.event_number += 1
+        if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
+            amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
+                self.env.now - c.acquired_at)
         for price in self.hooks["price"]:
             amount = price(c, amount)
         self.recorder.event(self.env.now, c.id, kind, amount)
@@ -424,24 +456,38 @@ class Market:
         return (sc.procedural * factor["procedural"] + sc.financial * factor["financial"]
                 + relational * factor["relational"])
 
-    def churn_terms(self, c: Customer) -> dict[str, float]:
-        """β_k · x_k for each churn driver, keyed by the churn reason it stands for.
+    def churn_drivers(self, c: Customer) -> tuple[dict[str, float], dict[str, float]]:
+        """(intention terms, barrier terms) of the customer's churn decision now.
 
-        The one place the churn push is computed: the decision sums it, the churn reason is its
-        largest positive entry, and the retention decomposition leaves entries out. The core
-        gives satisfaction and switching cost; policies add theirs (reward lock-in, a rival's
-        pull, a retention offer ...) in registry order.
+        Intention terms are β_k · x_k keyed by the churn reason each stands for; barrier terms
+        are β_j · b_j (≤ 0) keyed by the barrier. The one place the churn push is computed:
+        the decision uses both, the churn reason is the largest positive intention term, and
+        the retention decomposition leaves entries out. The core gives satisfaction (an
+        intention) and switching cost (a barrier); policies add theirs in registry order — a
+        rival's pull or a retention offer to the intention (hook ``churn_terms``), reward lock-in
+        to the barriers (hook ``barriers``).
         """
         terms = {}
         if self.beta_satisfaction:
             after_failure = c.pending_outcome is not None
             terms["service_failure" if after_failure else "dissatisfaction"] = (
                 self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
-        if self.beta_switching:
-            terms["low_switching_cost"] = self.beta_switching * self.switching_cost(c)
         for hook in self.hooks["churn_terms"]:
             hook(c, terms)
-        return terms
+        barriers = {}
+        if self.beta_switching:
+            barriers["switching_cost"] = self.beta_switching * self.switching_cost(c)
+        for hook in self.hooks["barriers"]:
+            hook(c, barriers)
+        return terms, barriers
+
+    def churn_probability(self, c: Customer, leave_out: tuple[str, ...] = ()) -> float:
+        """The probability that the customer's next decision is to leave, now (optionally
+        leaving some intention or barrier terms out)."""
+        terms, barriers = self.churn_drivers(c)
+        return churn_rule.probability(
+            c.churn_propensity, sum(v for k, v in terms.items() if k not in leave_out),
+            sum(v for k, v in barriers.items() if k not in leave_out))
 
     def decides_to_churn(self, c: Customer, u: float) -> bool:
         """The churn decision with the customer's uniform ``u`` for this event.
@@ -449,17 +495,26 @@ class Market:
         A recovery-paradox bonus lifts satisfaction but not the decision (de Matos et al. 2007:
         the paradox shows in satisfaction, not in repurchase).
         """
-        terms = self.churn_terms(c)
-        p = churn_rule.probability(c.churn_propensity, sum(terms.values()))
+        terms, barriers = self.churn_drivers(c)
+        p = churn_rule.probability(c.churn_propensity, sum(terms.values()),
+                                   sum(barriers.values()))
         churned = u < p
         if churned:
             c.churn_reason = churn_rule.reason(terms)
         for decided in self.hooks["churn_decided"]:
-            decided(c, u, churned, terms)
+            decided(c, u, churned, terms, barriers)
         return churned
 
     def churn(self, c: Customer) -> None:
         now = self.env.now
+        economics = self.scenario.economics
+        if economics.cost_to_serve and economics.serve_cost_decline and self.recorder.snapshots:
+            # the serving saved on this customer since the last report (its time until now is
+            # in the next report's customer-time)
+            since = max(self.recorder.snapshots[-1]["time"], self._life_start(c))
+            self.recorder.book(now, "serve_cost", -economics.cost_to_serve
+                               * economics.serve_cost_decline
+                               * self._tenure_integral(c, since, now))
         self.set_stage(c, lifecycle.CHURNED)
         c.churned_at = now
         self._change_active(-1)

@@ -46,8 +46,12 @@ The hooks (all optional; the model calls them at these moments):
 ``recover(customer, complaint_u, recovery_u)``
     a generator run by the customer's process after a failure (complaint, desk, outcome);
 ``churn_terms(customer, terms)``
-    add named pushes to the customer's churn index (a dict in the order of the registry);
-``churn_decided(customer, u, churned, terms)``
+    add named pushes to the customer's *intention* to leave (the churn logit; a dict in the
+    order of the registry): a rival's pull, a retention offer ...;
+``barriers(customer, barriers)``
+    add named switching barriers (β · b ≤ 0) that hold back a customer who wants to leave:
+    points a member would forfeit ... (see :mod:`crmsim.model.churn`);
+``churn_decided(customer, u, churned, terms, barriers)``
     a churn decision was taken with uniform ``u`` (score it, log the outcome);
 ``churned(customer)``
     a customer left;
@@ -80,7 +84,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 HOOKS = ("start", "acquired", "customer_started", "price", "paid", "rate_factor",
-         "service_failure", "recover", "churn_terms", "churn_decided", "churned", "records",
+         "service_failure", "recover", "churn_terms", "barriers", "churn_decided", "churned",
+         "records",
          "snapshot")
 
 

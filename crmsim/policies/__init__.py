@@ -82,8 +82,8 @@ def _register() -> None:
 
 #: the order of the cost columns of tables (acquisition, then running the firm, then retention);
 #: accounts not listed follow in registry order
-LEDGER_ORDER = ("acquisition_cost", "fixed_cost", "desk_cost", "program_cost", "serve_cost",
-                "offer_cost", "win_back_cost")
+LEDGER_ORDER = ("acquisition_cost", "fixed_cost", "quality_cost", "desk_cost", "program_cost",
+                "serve_cost", "offer_cost", "win_back_cost")
 
 
 def cost_accounts() -> tuple[str, ...]:

@@ -1,6 +1,6 @@
-"""Customer acquisition (客户开发): paid marketing and word of mouth from a finite market.
+"""Customer acquisition (客户开发): paid marketing, word of mouth and referrals.
 
-Two SimPy processes bring new customers (see :class:`crmsim.scenario.Acquisition`):
+Three SimPy processes bring new customers (see :class:`Acquisition`):
 
 * **paid** — a Poisson process at ``acquisition.rate`` (or ``budget`` / cost per acquisition);
   each new customer costs the cost per acquisition, booked when it arrives. ``selectivity``
@@ -16,8 +16,14 @@ Two SimPy processes bring new customers (see :class:`crmsim.scenario.Acquisition
   ``update_every`` — the exponential is memoryless, so redrawing at a recount is exact for a rate
   that is constant between recounts.
 
-Customers at t = 0 count as adopters and as part of the market; paid customers come from the
-same M prospects, so a finite market runs dry for both.
+* **referrals** (Reichheld & Sasser 1990) — every satisfied active customer refers new
+  customers at ``referral_rate`` × its tenure factor (mature customers refer more; see
+  ``economics.tenure_maturity``), each referral paying ``referral_reward`` to the referrer and
+  recorded as a ``referral`` event of the referrer, so its value counts in the referrer's
+  profit by tenure year (:func:`crmsim.analysis.profit_by_tenure`).
+
+Customers at t = 0 count as adopters and as part of the market; paid and referred customers come
+from the same M prospects, so a finite market runs dry for all.
 """
 
 from __future__ import annotations
@@ -25,14 +31,18 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from crmsim.model.policy import Policy
+from crmsim.results import event_kind
 from crmsim.schema import Section
 
 WORD_OF_MOUTH = "word_of_mouth"  # the details of a word-of-mouth "acquired" event
-#: random streams: paid arrivals and word-of-mouth adoptions (owner 0)
-PAID_PURPOSE, WORD_OF_MOUTH_PURPOSE = 10, 11
+REFERRAL_SOURCE = "referral"  # the details of a referred customer's "acquired" event
+REFERRAL = event_kind("referral")  # a customer referred a new one (amount: the reward)
+#: random streams: paid arrivals, word-of-mouth adoptions and referrals (owner 0)
+PAID_PURPOSE, WORD_OF_MOUTH_PURPOSE, REFERRAL_PURPOSE = 10, 11, 13
 
 
 class Acquisition(Section):
@@ -74,6 +84,11 @@ class Acquisition(Section):
     update_every: float = Field(
         1.0, gt=0, description="how often word of mouth is recounted when it can change between "
         "adoptions (satisfaction, or paid acquisitions alongside)")
+    referral_rate: float = Field(
+        0.0, ge=0, description="new customers a satisfied, mature customer refers per time unit "
+        "(× its tenure factor, see economics.tenure_maturity)")
+    referral_reward: float = Field(
+        0.0, ge=0, description="paid to the referrer for each referred customer")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -108,14 +123,18 @@ class AcquisitionPolicy(Policy):
         "acquired_word_of_mouth": "customers acquired by word of mouth (Bass innovation + "
         "imitation)",
         "cac": "customer acquisition cost: acquisition_cost / acquired_paid",
+        "acquired_referral": "customers referred by satisfied, mature customers",
     }
-    COSTS = {"acquisition_cost": "paid acquisition spend"}
-    PURPOSES = (PAID_PURPOSE, WORD_OF_MOUTH_PURPOSE)
+    COSTS = {"acquisition_cost": "paid acquisition spend",
+             "referral_cost": "referral rewards paid to referrers"}
+    EVENTS = ("referral",)
+    PURPOSES = (PAID_PURPOSE, WORD_OF_MOUTH_PURPOSE, REFERRAL_PURPOSE)
 
     def __init__(self, market):
         super().__init__(market)
         self.paid = 0
         self.word_of_mouth = 0
+        self.referred = 0
 
     @property
     def adopters(self) -> int:
@@ -145,6 +164,8 @@ class AcquisitionPolicy(Policy):
             env.process(self._paid())
         if self.cfg.innovation > 0 or self.cfg.imitation > 0:
             env.process(self._word_of_mouth())
+        if self.cfg.referral_rate > 0:
+            env.process(self._referrals())
 
     def _paid(self):
         market, cfg = self.market, self.cfg
@@ -201,10 +222,58 @@ class AcquisitionPolicy(Policy):
             if cfg.word_of_mouth == "adopters":
                 influence += 1.0  # the new adopter talks too (satisfaction: at the recount)
 
+    def referral_intensities(self) -> tuple[list, np.ndarray]:
+        """Active customers and the referrals each makes per time unit now: the referral rate
+        × its tenure factor if it is satisfied (at or above ``promoter_satisfaction``)."""
+        market, cfg = self.market, self.cfg
+        now = market.env.now
+        economics = market.scenario.economics
+        customers = [c for c in market.customers
+                     if c.active and c.satisfaction >= cfg.promoter_satisfaction]
+        weights = np.array([cfg.referral_rate * economics.tenure_factor(now - c.acquired_at)
+                            for c in customers])
+        return customers, weights
+
+    def _referrals(self):
+        """Referrals (Reichheld & Sasser): a Poisson stream whose rate, the sum of the active
+        customers' intensities, is recounted every ``update_every`` (constant between recounts,
+        so drawing exponential gaps within a step and discarding the one that crosses it is
+        exact); each referral is credited to a referrer chosen in proportion to its intensity."""
+        market, cfg = self.market, self.cfg
+        env = market.env
+        draws = market.streams.stream(REFERRAL_PURPOSE, 0, "uniform")
+        step = cfg.update_every
+        while self.prospects >= 1:
+            customers, weights = self.referral_intensities()
+            total = float(weights.sum())
+            end = env.now + step
+            cumulative = np.cumsum(weights)
+            while total > 0:
+                gap = -math.log1p(-draws.next()) / total
+                if env.now + gap > end:
+                    break
+                yield env.timeout(gap)
+                if self.prospects < 1:
+                    return
+                k = int(np.searchsorted(cumulative, draws.next() * total, side="right"))
+                referrer = customers[min(k, len(customers) - 1)]
+                self._refer(referrer)
+            yield env.timeout(end - env.now)
+
+    def _refer(self, referrer) -> None:
+        market, reward = self.market, self.cfg.referral_reward
+        now = market.env.now
+        market.recorder.event(now, referrer.id, REFERRAL, reward)
+        if reward:
+            market.recorder.book(now, "referral_cost", reward)
+        market.add_customers(self.adopters, 1, at=now, source=REFERRAL_SOURCE)
+        self.referred += 1
+
     def kpis(self) -> dict[str, float]:
         cost = self.market.recorder.costs.get("acquisition_cost", 0.0)
         return {
             "acquired_paid": self.paid,
             "acquired_word_of_mouth": self.word_of_mouth,
             "cac": cost / self.paid if self.paid else math.nan,
+            "acquired_referral": self.referred,
         }

@@ -18,9 +18,9 @@ Target rules (``target.rule``), all on what the firm can see unless named an ora
   with ``share`` or ``top`` (also for ``all``), a random sample of the group;
 * ``rfm`` — RFM cells (``cells: ["5**"]``: R, F, M quintile scores over the active file, ``*``
   any), or the highest RFM totals (ties by money spent) with ``top`` / ``share`` / ``threshold``;
-* ``score`` — the churn warning's score (:func:`crmsim.policies.early_warning.warning_score`,
-  with the ``warning:`` section's weights; satisfaction drop and complaints since the
-  campaign's previous wave);
+* ``score`` — the churn warning's score: the latest score of each customer in the firm's
+  records (``market.customer_records()["warning_score"]``, kept by the warning scan; needs
+  ``warning.enabled`` — with ``warning.top_k: 0`` the scan scores without making offers);
 * ``purchase_probability`` — an oracle *response* model: the true probability that the customer
   buys in the window without being contacted (1 − e^(−λ·window), 0 for a customer who left):
   the "most likely buyers" (Ascarza 2018);
@@ -94,7 +94,6 @@ from crmsim.analysis.uplift import cell_uplift, incremental_estimate
 from crmsim.distributions import Probability
 from crmsim.model import churn as churn_rule
 from crmsim.model.policy import Policy
-from crmsim.policies.early_warning import prior_gap, warning_score
 from crmsim.results import PAID_KINDS, event_kind
 from crmsim.schema import Section
 from crmsim.streams import N_COLUMNS
@@ -420,7 +419,6 @@ class CampaignPolicy(Policy):
         self._annoyance: dict[int, tuple[float, float]] = {}  # id → (until, churn push)
         self._contact_times: dict[int, list[float]] = {}
         self._draws: dict = {}  # customer id → its contact stream
-        self._memory: dict[str, tuple[dict[int, float], np.ndarray]] = {}  # score rule state
         self._twin: dict[str, np.ndarray] | None = None
         self._rows: pd.DataFrame | None = None
 
@@ -446,6 +444,10 @@ class CampaignPolicy(Policy):
                 raise ValueError(f"{key}.target.segments = {target.segments}: no segment "
                                  f"{', '.join(map(repr, missing))}; segments: "
                                  f"{', '.join(segments)}")
+            if target.rule == "score" and not scenario.warning.enabled:
+                raise ValueError(f"{key}.target.rule = 'score': the warning score needs "
+                                 "warning.enabled: true (the scan keeps each customer's score; "
+                                 "warning.top_k: 0 scores without offers)")
             if target.rule == "tier" and not scenario.tiering.enabled:
                 raise ValueError(f"{key}.target.tiers = {list(target.tiers)}: value tiers "
                                  "need tiering.enabled: true (tiers: key, ordinary, small)")
@@ -667,8 +669,9 @@ class CampaignPolicy(Policy):
                                                    bins=len(file)) / (len(file) + 1)
             if not cut:
                 return [c for c, hit in zip(file, candidates, strict=True) if hit]
-        elif rule == "score":
-            values = self._scores(name, file, now, records)
+        elif rule == "score":  # the latest warning score; never scored yet: ranked last
+            values = np.nan_to_num(records["warning_score"][[c.id for c in file]],
+                                   nan=-np.inf)
         elif rule == "purchase_probability":
             values = np.array([-math.expm1(-c.purchase_rate * campaign.window) if c.active
                                else 0.0 for c in file])
@@ -677,20 +680,6 @@ class CampaignPolicy(Policy):
         else:
             values = self._fitted_uplift(target.learn_from, file, rfm, now)
         return [file[i] for i in _top(values, candidates, target)]
-
-    def _scores(self, name: str, file: list, now: float, records: dict) -> np.ndarray:
-        """The warning score of each customer; "since the last scan" is since this campaign's
-        previous wave."""
-        scenario = self.market.scenario
-        last_satisfaction, last_complaints = self._memory.get(name, ({}, np.zeros(0, int)))
-        gap = prior_gap(scenario)
-        values = np.array([warning_score(
-            scenario.warning, c, now, records, contractual=False, prior_gap=gap,
-            before_satisfaction=last_satisfaction.get(c.id, c.satisfaction),
-            seen_complaints=last_complaints[c.id] if c.id < len(last_complaints) else 0)
-            for c in file])
-        self._memory[name] = ({c.id: c.satisfaction for c in file}, records["complaints"])
-        return values
 
     def expected_uplift(self, customer, campaign: Campaign, now: float) -> float:
         """The oracle: the expected incremental margin of contacting ``customer`` now, less the
@@ -725,10 +714,12 @@ class CampaignPolicy(Policy):
                     * -math.expm1(-window / cfg.response_delay))
             return reach * (buys * (margin * spend * (1 - discount) - bonus)
                             - (1 - buys) * p_own * given_away)
-        push = sum(self.market.churn_terms(customer).values())
+        terms, barriers = self.market.churn_drivers(customer)
+        push, barrier = sum(terms.values()), sum(barriers.values())
         theta = customer.churn_propensity
-        rise = (churn_rule.probability(theta, push + cfg.annoyance.churn * channel.annoyance)
-                - churn_rule.probability(theta, push))
+        rise = (churn_rule.probability(theta, push + cfg.annoyance.churn * channel.annoyance,
+                                       barrier)
+                - churn_rule.probability(theta, push, barrier))
         left = max(0.0, self.market.scenario.horizon - now)
         decisions = rate * min(cfg.annoyance.duration, left)
         return -reach * rise * decisions * margin * spend * rate * left / 2

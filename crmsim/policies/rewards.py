@@ -12,9 +12,21 @@ overstates what a programme does (the simulation also knows the counterfactual).
 
 Tiers (silver, gold, ...) are reached by an exponentially weighted trailing spend (time scale
 ``tier_window``); a tier gives a price discount, desk priority and raises what the member
-expects. Points toward the next reward (0..1) plus the tier rank are the member's *lock-in*, a
-term of the churn decision (``churn.coefficients.lock_in``). Optional behavioural effects: the
-goal gradient (buying speeds up as a reward nears, Kivetz et al. 2006) and the post-reward slump.
+expects.
+
+A programme's value holds and attracts members:
+
+* *lock-in* — what a leaving member would forfeit, in money: its points at their redemption
+  value plus its tier's discount on its trailing spend (what the tier saves it over a
+  ``tier_window``). It is a financial switching cost: a barrier of the churn decision
+  (``churn.coefficients.lock_in`` per unit of money), acting only on members who want to leave;
+* *attraction* — members buy more often when the programme gives more back: their purchase rate
+  is × (1 + ``attraction`` × the value returned per unit spent, points_per_unit ×
+  redemption_value / redemption_threshold).
+
+So a more generous programme (a higher redemption value) keeps and activates members — and
+costs more. Optional behavioural effects: the goal gradient (buying speeds up as a reward
+nears, Kivetz et al. 2006) and the post-reward slump.
 """
 
 from __future__ import annotations
@@ -65,6 +77,9 @@ class Rewards(Section):
         0.0, ge=0, description="purchase rate × (1 + this × progress) as a reward nears")
     post_reward_slump: Probability = Field(
         0.0, description="purchase rate × (1 − this) for the gap after a redemption")
+    attraction: float = Field(
+        0.0, ge=0, description="members' purchase rate × (1 + this × value returned per unit "
+        "spent)")
 
     @model_validator(mode="after")
     def _tiers_ordered(self):
@@ -120,6 +135,10 @@ class RewardsProgramme(Policy):
         self.beta_lock_in = market.scenario.churn.coefficients.lock_in
         self._log_rate_moments = log_rate_moments(market.scenario.purchase.rate)
         self.tiers = list(cfg.tiers)
+        #: money given back per unit spent (the programme's generosity)
+        self.value_per_point = cfg.redemption_value / cfg.redemption_threshold
+        self.return_rate = cfg.points_per_unit * self.value_per_point
+        self.attraction = 1.0 + cfg.attraction * self.return_rate
         self.earned = self.redeemed = self.expired = 0.0
         self.redemptions = 0
         self.members_total = 0
@@ -153,9 +172,17 @@ class RewardsProgramme(Policy):
         m = customer.membership
         return self.member_rate_factor(m) if m is not None else 1.0
 
-    def churn_terms(self, customer, terms: dict) -> None:
+    def barriers(self, customer, barriers: dict) -> None:
         if self.beta_lock_in and customer.membership is not None:
-            terms["reward_lock_in"] = self.beta_lock_in * self.lock_in(customer.membership)
+            barriers["reward_lock_in"] = self.beta_lock_in * self.lock_in(customer.membership)
+
+    def records(self, n: int) -> dict[str, np.ndarray]:
+        """What each member would forfeit by leaving (the programme's records), by id."""
+        value = np.zeros(n)
+        for c in self.market.customers:
+            if c.membership is not None:
+                value[c.id] = self.lock_in(c.membership)
+        return {"lock_in_value": value}
 
     def churned(self, customer) -> None:
         if customer.membership is not None:
@@ -190,7 +217,7 @@ class RewardsProgramme(Policy):
     def member_rate_factor(self, m: Membership) -> float:
         """Goal gradient and post-reward slump on the member's purchase rate."""
         cfg = self.cfg
-        factor = 1.0
+        factor = self.attraction
         if cfg.goal_gradient:
             factor *= 1.0 + cfg.goal_gradient * min(m.points / cfg.redemption_threshold, 1.0)
         if m.slump:
@@ -236,8 +263,10 @@ class RewardsProgramme(Policy):
         return redeemed, None
 
     def lock_in(self, m: Membership) -> float:
-        """Points toward the next reward (0..1) plus the tier rank (1 for the lowest tier)."""
-        return min(m.points / self.cfg.redemption_threshold, 1.0) + (m.tier + 1)
+        """What the member would forfeit by leaving, in money: its points at their redemption
+        value, plus its tier's discount on its trailing spend."""
+        tier_value = self.tiers[m.tier].discount * m.trailing_spend if m.tier >= 0 else 0.0
+        return m.points * self.value_per_point + tier_value
 
     def forfeit(self, m: Membership) -> None:
         """A leaving member's points are lost (breakage)."""
@@ -254,7 +283,7 @@ class RewardsProgramme(Policy):
             return {}
         outstanding = sum(c.membership.points for c in self.market.customers
                           if c.membership is not None and c.active)
-        value_per_point = self.cfg.redemption_value / self.cfg.redemption_threshold
+        value_per_point = self.value_per_point
         earned = self.earned
         return {
             "members": self.members_total,

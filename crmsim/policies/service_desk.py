@@ -137,6 +137,14 @@ class Service(Section):
         default_factory=list, description="agents by time of period (overrides agents)")
     schedule_period: float = Field(1.0, gt=0, description="length of the schedule's period")
     wage: float = Field(0.0, ge=0, description="cost per agent on duty per time unit")
+    empowerment_cost: float = Field(
+        0.0, ge=0, description="extra cost per agent on duty per time unit at full empowerment "
+        "(training, authority to refund): × empowerment")
+    recontact_probability: Probability = Field(
+        0.0, description="a customer whose complaint ended unresolved or abandoned complains "
+        "again with this probability (a repeat complaint)")
+    recontact_delay: float = Field(1.0, gt=0, description="time before a repeat complaint")
+    max_recontacts: int = Field(2, ge=0, description="repeat complaints per failure at most")
 
 
 # --------------------------------------------------------------------------- the queue
@@ -165,7 +173,10 @@ class ServiceDesk:
         self.kind = array("b")
         self.busy_time = 0.0  # agent time spent handling (callbacks included)
         self.failures = 0
-        self.complaints = 0
+        self.complaints = 0  # first complaints about a failure
+        self.repeat_complaints = 0  # the same failure complained about again
+        self.answered_complaints = 0  # complaint contacts answered (repeats included)
+        self.resolved_at_first_contact = 0  # ... and resolved by the agent who answered
         self.callbacks = 0
         # (outcome, churned) for every failure followed by a churn decision
         self.outcome_log: list[tuple[str, bool]] = []
@@ -295,17 +306,39 @@ class ServiceDesk:
             self.busy_time += handle
 
     def complaint(self, customer, complaint_u: float, recovery_u: float):
-        """After a failure: complain or not, and the outcome (a generator; returns it)."""
+        """After a failure: complain or not, and the outcome (a generator; returns it).
+
+        A complaint that ends unresolved or abandoned is taken up again by the customer with
+        probability ``recontact_probability`` (after ``recontact_delay``, at most
+        ``max_recontacts`` times): a *repeat complaint*, with a new chance of resolution.
+        """
         self.failures += 1
         if complaint_u >= customer.complaint_propensity:
             return SILENT
         self.complaints += 1
         env, cfg = self.env, self.cfg
         failed_at = env.now
+        attempt = 0
+        while True:
+            outcome = yield from self._one_complaint(customer, recovery_u, failed_at)
+            if outcome not in (UNRESOLVED, ABANDONED) or attempt >= cfg.max_recontacts or not (
+                    cfg.recontact_probability) or (self.handling_stream(customer).next()
+                                                   >= cfg.recontact_probability):
+                return outcome
+            yield env.timeout(cfg.recontact_delay)
+            attempt += 1
+            self.repeat_complaints += 1
+            recovery_u = self.handling_stream(customer).next()
+
+    def _one_complaint(self, customer, recovery_u: float, failed_at: float):
+        """One complaint contact and what follows it (a callback): the outcome."""
+        env, cfg = self.env, self.cfg
         answered = yield from self.contact(customer, COMPLAINT)
         if not answered:
             return ABANDONED if self.resource is not None else UNRESOLVED
         resolved = recovery_u < self.resolution
+        self.answered_complaints += 1
+        self.resolved_at_first_contact += resolved
         if not resolved and cfg.callback_delay is not None:
             yield env.timeout(cfg.callback_delay)
             yield from self._callback(customer)
@@ -325,8 +358,13 @@ class ServiceDesk:
                            np.frombuffer(self.customer, dtype=np.int64))
 
     def kpis(self, horizon: float) -> dict[str, float]:
-        return desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
+        kpis = desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
                          self.busy_time, self.agent_time(horizon))
+        kpis["repeat_complaints"] = self.repeat_complaints
+        kpis["first_contact_resolution"] = (
+            self.resolved_at_first_contact / self.answered_complaints
+            if self.answered_complaints else math.nan)
+        return kpis
 
     def per_period(self, period_ends: np.ndarray) -> pd.DataFrame:
         """Desk figures per reporting period (contacts by their arrival time)."""
@@ -358,7 +396,11 @@ class DeskPolicy(Policy):
     SECTIONS = {"service": Service, "recovery": Recovery}
     KPIS = {
         "failures": "service failures (purchases or renewals that went wrong)",
-        "complaints": "complaints made to the desk",
+        "complaints": "complaints made to the desk (first complaints about a failure)",
+        "repeat_complaints": "the same failure complained about again after an unresolved or "
+        "abandoned complaint",
+        "first_contact_resolution": "share of answered complaint contacts resolved by the agent "
+        "who answered",
         "complaint_rate": "complaints per service failure (the tip of the iceberg)",
         "desk_contacts": "inbound desk contacts (inquiries and complaints) offered",
         "desk_answered": "inbound contacts answered",
@@ -368,7 +410,7 @@ class DeskPolicy(Policy):
         "desk_abandon_rate": "share of offered contacts that hung up before an answer",
         "desk_utilization": "agent time handling contacts / agent time on duty",
     }
-    COSTS = {"desk_cost": "agents on duty × wage"}
+    COSTS = {"desk_cost": "agents on duty × (wage + empowerment × empowerment_cost)"}
     EVENTS = ("failure", "resolution")
     PURPOSES = (CONTACTS_PURPOSE, HANDLING_PURPOSE)
 
@@ -436,7 +478,7 @@ class DeskPolicy(Policy):
         if customer.active:
             self.market.add_satisfaction(customer, self.recovery_cfg.abandoned)
 
-    def churn_decided(self, customer, u: float, churned: bool, terms) -> None:
+    def churn_decided(self, customer, u: float, churned: bool, terms, barriers) -> None:
         """Log (outcome, churned) for the recovery table; the failure is settled."""
         if customer.pending_outcome is not None:
             self.desk.outcome_log.append((customer.pending_outcome, churned))
@@ -444,10 +486,25 @@ class DeskPolicy(Policy):
             customer.recovery_bonus = 0.0
 
     def records(self, n: int) -> dict[str, np.ndarray]:
-        return {"complaints": complaint_counts(self.desk, n)}
+        """The desk's records by customer id: complaints logged, complaints that ended
+        unresolved or abandoned, and contacts that hung up before an answer."""
+        rec = self.market.recorder
+        kind = np.frombuffer(rec.kind, dtype=np.int8)
+        ids = np.frombuffer(rec.customer, dtype=np.int64)
+        rows = np.flatnonzero(kind == RESOLUTION)
+        failed = [int(ids[r]) for r in rows.tolist()
+                  if rec.details.get(r) in (UNRESOLVED, ABANDONED)]
+        desk = self.desk
+        unanswered = np.frombuffer(desk.answered, dtype=np.int8) == 0
+        return {
+            "complaints": complaint_counts(desk, n),
+            "failed_recoveries": np.bincount(np.array(failed, dtype=np.int64), minlength=n),
+            "abandoned_contacts": np.bincount(
+                np.frombuffer(desk.customer, dtype=np.int64)[unanswered], minlength=n),
+        }
 
     def snapshot(self, now: float, last: float, row: dict) -> None:
-        wage = self.cfg.wage
+        wage = self.cfg.wage + self.cfg.empowerment * self.cfg.empowerment_cost
         if wage:
             self.market.recorder.book(
                 now, "desk_cost", wage * (self.desk.agent_time(now) - self.desk.agent_time(last)))
@@ -457,7 +514,8 @@ class DeskPolicy(Policy):
     def kpis(self) -> dict[str, float]:
         if self.desk is not None:
             return self.desk.kpis(self.market.scenario.horizon)
-        return desk_kpis(contact_log(), self.cfg.sla_target)
+        return {**desk_kpis(contact_log(), self.cfg.sla_target), "repeat_complaints": 0,
+                "first_contact_resolution": math.nan}
 
     def period_columns(self, period_ends):
         return self.desk.per_period(period_ends) if self.desk is not None else None
