@@ -12,15 +12,17 @@ such a database, so students query it with SQL (:func:`sql`) the way an analyst 
 * ``transactions`` — one row per purchase (non-contractual) or payment (contractual);
 * ``contacts`` — the service desk's inbound contacts: inquiries and complaints with arrival,
   wait, answered, and the outcome of each complaint (quick, resolved, unresolved, abandoned);
-* ``offers`` — what the firm sent: retention offers of the churn warning and win-back
-  approaches, with their cost and the response the firm observes. (In a non-contractual shop
-  the model approaches customers who truly left — a real shop would approach long-silent ones —
-  so there a win-back row tells of a churn the shop itself could not have seen.);
+* ``offers`` — what the firm sent: retention offers of the churn warning, win-back
+  approaches and campaign contacts — and, for each campaign, the customers it held out as a
+  control group — with their cost and the response the firm observes. (In a non-contractual
+  shop the model approaches customers who truly left — a real shop would approach long-silent
+  ones — so there a win-back row tells of a churn the shop itself could not have seen.);
 * ``timeseries`` — the run's books per reporting period (:attr:`crmsim.RunResult.timeseries`);
 * ``run`` — one row: scenario, seed, horizon, time unit, setting;
 * ``truth`` — **separate on purpose**: what only the simulation knows (latent traits, loyalty
   type, satisfaction, lifecycle stage, true churn time and reason, service failures nobody
-  complained about). Joining it reveals how far the firm's view is from the truth.
+  complained about, the hidden campaign response type and what campaigns truly did to each
+  customer). Joining it reveals how far the firm's view is from the truth.
 
 Two views ship:
 
@@ -96,7 +98,7 @@ def _check(column: str, values) -> str:
 CHANNELS = ("initial", "paid", "word_of_mouth")
 CONTACT_KINDS = ("inquiry", "complaint")
 COMPLAINT_OUTCOMES = ("quick", "resolved", "unresolved", "abandoned")
-OFFER_KINDS = ("retention_offer", "win_back")
+OFFER_KINDS = ("retention_offer", "win_back", "campaign", "campaign_control")
 RESPONSES = ("bought", "no purchase", "open", "won", "lost")
 
 CUSTOMERS = Table("customers", "One row per customer, with what the firm recorded (no hidden "
@@ -159,21 +161,31 @@ CONTACTS = Table("contacts", "The service desk's inbound contacts (呼叫中心)
 ), "contact_id")
 
 OFFERS = Table("offers", "What the firm sent to customers: retention offers of the churn "
-               "warning (流失预警) and win-back approaches (客户赢回), with the response it "
-               "observes.", (
+               "warning (流失预警), win-back approaches (客户赢回) and campaign contacts (客户沟通), "
+               "with the response it observes; and the customers each campaign held out as its "
+               "control group (对照组, nothing sent).", (
     Column("offer_id", "BIGINT", "1, 2, ... in the order they were sent", "NOT NULL"),
     Column("customer_id", "BIGINT", "to whom (customers.customer_id)", "NOT NULL"),
     Column("time", "DOUBLE", "when it was sent", "NOT NULL"),
-    Column("kind", "VARCHAR", "retention_offer (to a warned customer) or win_back (an approach "
-           "to a customer who left)", "NOT NULL " + _check("kind", OFFER_KINDS)),
-    Column("cost", "DOUBLE", "what it cost the firm", "NOT NULL"),
+    Column("kind", "VARCHAR", "retention_offer (to a warned customer), win_back (an approach "
+           "to a customer who left), campaign (a campaign contact) or campaign_control (held "
+           "out of a campaign as its control group: nothing was sent)",
+           "NOT NULL " + _check("kind", OFFER_KINDS)),
+    Column("cost", "DOUBLE", "what it cost the firm (a campaign contact: the channel's cost; "
+           "discounts and points bonuses are not in it)", "NOT NULL"),
     Column("valid_until", "DOUBLE", "a retention offer runs until then "
-           "(warning.offer_duration); NULL for win-back"),
-    Column("response", "VARCHAR", "what the firm observes: for a retention offer 'bought' "
-           "(a purchase or payment while it ran), 'no purchase', or 'open' (still running at "
-           "the horizon, nothing bought yet); for win-back 'won' or 'lost'. Whether the offer "
-           "changed anything only the truth knows (truth.offers_saved)",
+           "(warning.offer_duration); a campaign's window ends then (the offer runs and the "
+           "response is counted until then; also for its control group); NULL for win-back"),
+    Column("response", "VARCHAR", "what the firm observes: for a retention offer or a "
+           "campaign row 'bought' (a purchase or payment after it, until valid_until), 'no "
+           "purchase', or 'open' (valid past the horizon, nothing bought yet); for win-back "
+           "'won' or 'lost'. Whether the offer changed anything only the truth knows "
+           "(truth.offers_saved, truth.response_type, truth.campaign_revenue_effect)",
            "NOT NULL " + _check("response", RESPONSES)),
+    Column("campaign", "VARCHAR", "the campaign's name (campaigns.plan); NULL for retention "
+           "offers and win-back"),
+    Column("channel", "VARCHAR", "a campaign's channel: email, sms or phone; NULL otherwise",
+           _check("channel", ("email", "sms", "phone"))),
 ), "offer_id")
 
 RUN = Table("run", "One row describing the run the database comes from.", (
@@ -221,6 +233,15 @@ TRUTH = Table("truth", "What only the simulation knows, one row per customer: hi
     Column("failures", "BIGINT", "service failures the customer experienced, complained "
            "about or not (the complaint iceberg)", "NOT NULL"),
     Column("offers_saved", "BIGINT", "churn decisions that a retention offer reversed", "NOT NULL"),
+    Column("response_type", "VARCHAR", "hidden campaign response type: persuadable (buys only "
+           "if contacted), sure_thing (buys anyway), lost_cause (never), do_not_disturb "
+           "(contact annoys it); NULL without campaigns",
+           _check("response_type", ("lost_cause", "persuadable", "do_not_disturb",
+                                    "sure_thing"))),
+    Column("campaign_revenue_effect", "DOUBLE", "what campaigns truly did to the customer's "
+           "revenue over the whole run: its revenue minus its revenue in the model's "
+           "counterfactual run (same customer, same random numbers, no campaigns); NULL "
+           "without campaigns"),
 ), "customer_id")
 
 TABLES = (CUSTOMERS, TRANSACTIONS, CONTACTS, OFFERS, RUN, TRUTH)
@@ -289,6 +310,7 @@ WITH desk AS (
            count(*) FILTER (WHERE kind = 'retention_offer') AS retention_offers,
            count(*) FILTER (WHERE kind = 'win_back') AS win_back_approaches,
            count(*) FILTER (WHERE response = 'won') AS won_back,
+           count(*) FILTER (WHERE kind = 'campaign') AS campaign_contacts,
            sum(cost) AS offer_cost
     FROM offers
     GROUP BY customer_id
@@ -311,6 +333,7 @@ SELECT c.*,
        coalesce(s.retention_offers, 0) AS retention_offers,
        coalesce(s.win_back_approaches, 0) AS win_back_approaches,
        coalesce(s.won_back, 0) AS won_back,
+       coalesce(s.campaign_contacts, 0) AS campaign_contacts,
        coalesce(s.offer_cost, 0) AS offer_cost
 FROM customers AS c
 LEFT JOIN paid AS p USING (customer_id)
@@ -332,6 +355,7 @@ ORDER BY c.customer_id
         "retention_offers": "retention offers sent",
         "win_back_approaches": "win-back approaches",
         "won_back": "win-back approaches that succeeded",
+        "campaign_contacts": "campaign contacts received",
         "offer_cost": "cost of everything sent to the customer",
     }),
 }
@@ -424,22 +448,31 @@ def contacts_frame(result: RunResult) -> pd.DataFrame:
 
 
 def offers_frame(result: RunResult) -> pd.DataFrame:
-    """Retention offers and win-back approaches in the order they were sent, each with the
-    response the firm observes (see :data:`OFFERS`)."""
+    """Retention offers, win-back approaches, campaign contacts and campaign control groups in
+    the order they happened, each with the response the firm observes (see :data:`OFFERS`)."""
     events = result.events
-    sent = events.loc[events["kind"].isin(["offer", "win_back_attempt"])]
-    retention = (sent["kind"] == "offer").to_numpy()
+    kinds = {"offer": "retention_offer", "win_back_attempt": "win_back",
+             "campaign_contact": "campaign", "campaign_holdout": "campaign_control"}
+    sent = events.loc[events["kind"].isin(list(kinds))]
+    kind = sent["kind"].astype(str).map(kinds).to_numpy(dtype=object)
+    retention = kind == "retention_offer"
+    campaign = (kind == "campaign") | (kind == "campaign_control")
     time = sent["time"].to_numpy()
-    duration = result.scenario.warning.offer_duration
-    valid_until = np.where(retention, time + duration, np.nan)
-    response = sent["details"].to_numpy(dtype=object).copy()  # win-back: won / lost
-    if retention.any():
+    details = sent["details"].to_numpy(dtype=object)
+    plan = result.scenario.campaigns.plan
+    window = np.array([plan[name].window if name in plan else np.nan
+                       for name in np.where(campaign, details, None)], dtype=float)
+    valid_until = np.where(retention, time + result.scenario.warning.offer_duration,
+                           np.where(campaign, time + window, np.nan))
+    response = details.copy()  # win-back: won / lost
+    timed = np.flatnonzero(retention | campaign)
+    if len(timed):
         tx = transactions_frame(result)
         by_customer = {cid: group["time"].to_numpy()
                        for cid, group in tx.groupby("customer_id", sort=False)}
         horizon = result.scenario.horizon
         ids = sent["customer_id"].to_numpy()
-        for row in np.flatnonzero(retention):
+        for row in timed:
             times = by_customer.get(ids[row], np.zeros(0))
             bought = np.any((times > time[row]) & (times <= valid_until[row]))
             response[row] = ("bought" if bought else
@@ -448,10 +481,13 @@ def offers_frame(result: RunResult) -> pd.DataFrame:
         "offer_id": np.arange(1, len(sent) + 1, dtype=np.int64),
         "customer_id": sent["customer_id"].to_numpy(),
         "time": time,
-        "kind": np.where(retention, "retention_offer", "win_back"),
+        "kind": kind,
         "cost": sent["amount"].to_numpy(),
         "valid_until": valid_until,
         "response": response,
+        "campaign": np.where(campaign, details, None),
+        "channel": [plan[name].channel if c else None
+                    for name, c in zip(details, campaign, strict=True)],
     })
 
 
@@ -498,6 +534,11 @@ def truth_frame(result: RunResult) -> pd.DataFrame:
         "won_back_at": c["won_back_at"].to_numpy(dtype=float),
         "failures": count("failure"),
         "offers_saved": count("saved"),
+        "response_type": (c["response_type"].astype(object).to_numpy() if "response_type" in c
+                          else np.full(len(c), None, dtype=object)),
+        "campaign_revenue_effect": (c["campaign_revenue_effect"].to_numpy(dtype=float)
+                                    if "campaign_revenue_effect" in c
+                                    else np.full(len(c), np.nan)),
     })
 
 

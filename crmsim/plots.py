@@ -225,6 +225,79 @@ def adoption_curve(result, ax=None, closed_form=None):
     return ax
 
 
+#: the hidden campaign response types, with their Chinese names, in the order of their scale
+RESPONSE_TYPES = {"lost_cause": ("无动于衷", "#bdbdbd"), "persuadable": ("可说服", "#31a354"),
+                  "do_not_disturb": ("勿扰", "#e6550d"), "sure_thing": ("必然购买", "#fdae6b")}
+
+
+def campaign_profits(table: pd.DataFrame, ax=None,
+                     measured: str = "campaign_incremental_profit_measured",
+                     true: str = "campaign_incremental_profit_true"):
+    """Measured (treated vs control) and true (against the counterfactual) incremental profit
+    of each scenario: mean and 95% interval over replications (a :attr:`Comparison.table`)."""
+    ax = _axes(ax)
+    for offset, kpi, style, label in ((0.15, true, "o", "true 真实"),
+                                      (-0.15, measured, "s", "measured 测量 (vs control)")):
+        rows = table.xs(kpi, level="kpi")
+        y = np.arange(len(rows)) + offset
+        ax.errorbar(rows["mean"], y, xerr=[rows["mean"] - rows["low"],
+                                           rows["high"] - rows["mean"]],
+                    fmt=style, capsize=3, label=label,
+                    mfc="white" if kpi == measured else None)
+    ax.set_yticks(np.arange(len(rows)), rows.index)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("incremental profit (mean and 95% interval over replications)")
+    ax.set_title("增量利润: 测量 vs 真实 — Incremental profit, measured vs true")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def measured_vs_true(waves: pd.DataFrame, ax=None):
+    """One campaign wave per row (e.g. one per replication): the measured incremental revenue
+    with its 95% interval (treated vs control) and the true one (against the counterfactual);
+    intervals that miss the truth in red."""
+    ax = _axes(ax)
+    y = np.arange(len(waves))
+    low, high = waves["measured_low"].to_numpy(), waves["measured_high"].to_numpy()
+    true = waves["true"].to_numpy()
+    missed = (true < low) | (true > high)
+    for miss, color in ((False, "#4292c6"), (True, "#e6550d")):
+        rows = missed == miss
+        ax.errorbar(waves["measured"].to_numpy()[rows], y[rows],
+                    xerr=[(waves["measured"] - low).to_numpy()[rows],
+                          (high - waves["measured"]).to_numpy()[rows]],
+                    fmt="s", mfc="white", color=color, capsize=3,
+                    label="measured 测量, 95% interval" + (" (misses the truth)" if miss else ""))
+    ax.scatter(true, y, marker="o", color="black", zorder=3, label="true 真实")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [str(i) for i in waves.index])
+    ax.set_xlabel("incremental revenue of the campaign")
+    ax.set_title(f"测量区间与真实值 — {int((~missed).sum())} of {len(waves)} intervals cover "
+                 "the truth")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def response_mix(counts: pd.DataFrame, ax=None):
+    """Who a target group holds: stacked shares of the hidden response types per group
+    (``counts``: one row per group, one column per type)."""
+    ax = _axes(ax)
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    left = np.zeros(len(shares))
+    for kind, (chinese, color) in RESPONSE_TYPES.items():
+        if kind not in shares:
+            continue
+        ax.barh(np.arange(len(shares)), shares[kind], left=left, color=color,
+                label=f"{kind} ({chinese})")
+        left += shares[kind].to_numpy()
+    ax.set_yticks(np.arange(len(shares)), shares.index)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the customers contacted")
+    ax.set_title("目标客户的隐藏类型 — Who was contacted (hidden response types)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
 LOYALTY_COLORS = {"true": "#31a354", "latent": "#9ecae1", "spurious": "#fd8d3c",
                   "none": "#bdbdbd"}
 

@@ -46,6 +46,7 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
         )
     seed_sequence = as_seed_sequence(seed)
     market = Market(scenario, seed_sequence).run()
+    run_counterfactual(market, seed_sequence)
     rec = market.recorder
     cols = rec.columns()
     acquired_at = np.fromiter((c.acquired_at for c in market.customers), dtype=float,
@@ -68,6 +69,32 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
         builders=builders,
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
+
+
+def run_counterfactual(market: Market, seed_sequence: np.random.SeedSequence) -> Market | None:
+    """The counterfactual run of the policies that ask for one (``Policy.COUNTERFACTUAL``).
+
+    If any policy that takes part in ``market``'s run declares a counterfactual, the scenario is
+    run again with the same seed and all of them switched off (each one's
+    ``Policy.switched_off``), and the finished twin is handed to each through
+    ``policy.counterfactual(twin)``. Same seed, per-customer streams: a customer the policies
+    never touched lives the same life in both runs (common random numbers), so per-customer
+    differences are the policies' exact effects. Returns the twin (None: nothing asked for one,
+    and nothing was run).
+    """
+    wanting = [p for p in market.policies if p.enabled and p.COUNTERFACTUAL]
+    if not wanting:
+        return None
+    scenario = market.scenario
+    for policy in wanting:
+        scenario = type(policy).switched_off(scenario)
+    twin = Market(scenario, seed_sequence).run()
+    if any(p.enabled and p.COUNTERFACTUAL for p in twin.policies):
+        raise RuntimeError("the counterfactual run still has a policy that asks for one: "
+                           "its switched_off() does not switch it off")
+    for policy in wanting:
+        policy.counterfactual(twin)
+    return twin
 
 
 def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:

@@ -145,6 +145,20 @@ def block_of_row(k: int) -> tuple[int, int]:
     return last + extra, _ROW_STARTS[-1] + extra * ROW_BLOCKS[-1]
 
 
+def event_draws(uniforms, spend_shape: float) -> list[float]:
+    """One row of per-event draws from ``N_COLUMNS`` uniforms: the same transformations as
+    :meth:`RandomStreams.event_rows` (standard-normal experience noise, Gamma(p) spend for a
+    Gamma–Gamma shape p, NaN for a constant spend). For an extra event a policy draws from its
+    own stream (:meth:`crmsim.model.market.Market.purchase`)."""
+    row = [float(u) for u in uniforms]
+    if len(row) != N_COLUMNS:
+        raise ValueError(f"an event needs {N_COLUMNS} uniforms, got {len(row)}")
+    row[Column.EXPERIENCE] = float(special.ndtri(row[Column.EXPERIENCE]))
+    if spend_shape == spend_shape:  # not NaN: Gamma–Gamma spend
+        row[Column.SPEND] = float(special.gammaincinv(spend_shape, row[Column.SPEND]))
+    return row
+
+
 class CustomerDraws:
     """One customer's per-event draws: ``row(k)`` is a list with one value per :class:`Column`.
 
@@ -165,6 +179,11 @@ class CustomerDraws:
         self._rows = ROW_BLOCKS[0]
         self._data = block0
         self._base = first_owner  # the block's first owner (shared: no int per customer)
+
+    @property
+    def spend_shape(self) -> float:
+        """The customer's Gamma–Gamma spend shape p (NaN: a constant spend)."""
+        return self._spend_shape
 
     def row(self, k: int) -> list[float]:
         """The draws of the customer's event ``k`` (0 = the acquisition purchase/payment)."""

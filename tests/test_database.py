@@ -291,3 +291,56 @@ def test_the_same_seed_writes_the_same_database(tmp_path):
                        ("customers", "transactions", "contacts", "truth", "customer_360")})
     for table, frame in frames[0].items():
         pd.testing.assert_frame_equal(frame, frames[1][table], obj=table)
+
+
+def test_campaign_contacts_and_control_groups_in_offers_and_the_truth_apart():
+    """Campaign contacts and the customers held out are offers rows with the response the firm
+    sees (bought in the window or not); the hidden response type and the true effect are in the
+    truth table only; the measured uplift in SQL is the campaign table's."""
+    sc = crmsim.load_scenario("retail_campaigns").with_overrides(
+        {"customers.initial": 300, "horizon": 170, "campaigns.plan.spring_call.at": 100,
+         "campaigns.plan.spring_call.target": {"rule": "all"},
+         "campaigns.plan.spring_call.control_share": 0.3})
+    res = crmsim.simulate(sc, seed=2)
+    k = res.kpis
+    rows = crmsim.sql(res, "SELECT kind, campaign, channel, response, count(*) AS n, "
+                           "sum(cost) AS cost FROM offers GROUP BY ALL")
+    by_kind = rows.groupby("kind")[["n", "cost"]].sum()
+    assert by_kind.loc["campaign", "n"] == k["campaign_contacts"]
+    assert by_kind.loc["campaign_control", "n"] == k["campaign_held_out"]
+    assert by_kind.loc["campaign", "cost"] == pytest.approx(2.0 * k["campaign_contacts"])
+    assert by_kind.loc["campaign_control", "cost"] == 0
+    assert set(rows["campaign"]) == {"spring_call"} and set(rows["channel"]) == {"phone"}
+    assert set(rows["response"]) == {"bought", "no purchase"}
+    seen = crmsim.sql(res, """
+        SELECT o.kind, o.response, EXISTS (
+            SELECT 1 FROM transactions AS t WHERE t.customer_id = o.customer_id
+            AND t.time > o.time AND t.time <= o.valid_until) AS bought
+        FROM offers AS o""")
+    assert ((seen["response"] == "bought") == seen["bought"]).all()
+    bought = seen.groupby("kind")["bought"].mean()
+    wave = res.table("campaigns").iloc[0]
+    assert bought["campaign"] == pytest.approx(wave["bought_treated"])
+    assert bought["campaign_control"] == pytest.approx(wave["bought_control"])
+    measured = crmsim.sql(res, """
+        WITH revenue AS (
+            SELECT o.customer_id, o.kind,
+                   coalesce(sum(t.amount) FILTER (WHERE t.time > o.time
+                                                  AND t.time <= o.valid_until), 0) AS revenue
+            FROM offers AS o LEFT JOIN transactions AS t USING (customer_id)
+            GROUP BY ALL)
+        SELECT count(*) FILTER (WHERE kind = 'campaign')
+               * (avg(revenue) FILTER (WHERE kind = 'campaign')
+                  - avg(revenue) FILTER (WHERE kind = 'campaign_control')) AS measured
+        FROM revenue""")["measured"][0]
+    assert measured == pytest.approx(k["campaign_incremental_revenue_measured"], rel=1e-9)
+    truth = crmsim.sql(res, "SELECT response_type, campaign_revenue_effect FROM truth "
+                            "ORDER BY customer_id")
+    assert (truth["response_type"] == res.customers["response_type"].astype(str)).all()
+    np.testing.assert_allclose(truth["campaign_revenue_effect"],
+                               res.customers["campaign_revenue_effect"])
+    firm = crmsim.sql(res, "SELECT column_name FROM duckdb_columns() "
+                           "WHERE table_name != 'truth'")["column_name"]
+    assert not {"response_type", "campaign_revenue_effect"} & set(firm)
+    # without campaigns the truth says so: no type, no effect
+    assert crmsim.sql(shop(), "SELECT count(response_type) AS n FROM truth")["n"][0] == 0

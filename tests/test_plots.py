@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 
 import crmsim
@@ -59,3 +60,26 @@ def test_adoption_curve_reaches_the_acquired_share():
 def test_saved_run_plots_include_the_desk(desk_run, tmp_path):
     paths = plots.save_run_plots(desk_run, tmp_path)
     assert {Path(p).stem for p in paths} >= {"lifecycle", "money", "survival", "desk"}
+
+
+def test_campaign_plots_draw_every_group():
+    sc = crmsim.load_scenario("retail_campaigns").with_overrides(
+        {"customers.initial": 200, "horizon": 150, "campaigns.plan.spring_call.at": 60,
+         "campaigns.plan.spring_call.target.top": 60})
+    cmp = crmsim.compare({"rfm": sc, "uplift": sc.with_overrides(
+        {"campaigns.plan.spring_call.target.rule": "uplift"})}, replications=2, progress=False)
+    ax = plots.campaign_profits(cmp.table)
+    assert len(ax.get_yticklabels()) == 2 and "测量" in ax.get_title()
+    res = crmsim.simulate(sc, seed=1)
+    contacted = res.customers[res.customers["campaign_contacts"] > 0]
+    counts = contacted.groupby("response_type", observed=False).size().to_frame("rfm").T
+    ax = plots.response_mix(counts)
+    assert len(ax.patches) == 4
+    assert sum(p.get_width() for p in ax.patches) == pytest.approx(1.0)
+    waves = pd.concat([crmsim.simulate(sc, seed=s).table("campaigns") for s in range(3)],
+                      ignore_index=True)
+    ax = plots.measured_vs_true(waves)
+    covered = ((waves["measured_low"] <= waves["true"])
+               & (waves["true"] <= waves["measured_high"])).sum()
+    assert ax.get_title().startswith("测量区间与真实值") and f"{covered} of 3" in ax.get_title()
+    plt.close("all")

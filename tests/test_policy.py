@@ -88,3 +88,29 @@ def test_policy_lookup_by_section(retail_small):
     assert "warning" in market.policy("warning").SECTIONS
     with pytest.raises(KeyError, match="no policy owns section 'nothing'"):
         market.policy("nothing")
+
+
+def test_a_run_without_a_counterfactual_policy_is_not_repeated(retail_small):
+    from crmsim.simulation import run_counterfactual
+
+    seed = np.random.SeedSequence(1)
+    assert run_counterfactual(Market(retail_small, seed).run(), seed) is None
+    assert not any(p.COUNTERFACTUAL for p in REGISTRY if p.__name__ != "CampaignPolicy")
+
+
+def test_the_counterfactual_run_is_the_scenario_without_the_policy():
+    """The twin is the same scenario with the counterfactual policies switched off and the
+    same seed: the campaign's whole-run profit effect is exactly the paired profit difference
+    against that scenario run on its own."""
+    sc = crmsim.load_scenario("retail_campaigns").with_overrides(
+        {"customers.initial": 300, "horizon": 150, "campaigns.plan.spring_call.at": 60})
+    off = type(Market(sc, np.random.SeedSequence(0)).policy("campaigns")).switched_off(sc)
+    assert not off.campaigns.enabled and off.campaigns.plan == sc.campaigns.plan
+    on_run, off_run = crmsim.simulate(sc, seed=3), crmsim.simulate(off, seed=3)
+    assert on_run.kpis["campaign_contacts"] > 50
+    assert on_run.kpis["campaign_profit_effect_true"] == pytest.approx(
+        on_run.kpis["profit"] - off_run.kpis["profit"], rel=1e-9, abs=1e-6)
+    # a customer the campaign never reached has the same purchases in both runs
+    untouched = on_run.customers["campaign_contacts"] == 0
+    np.testing.assert_array_equal(on_run.customers.loc[untouched, "revenue"].to_numpy(),
+                                  off_run.customers.loc[untouched, "revenue"].to_numpy())

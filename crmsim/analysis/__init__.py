@@ -15,7 +15,9 @@
 * :mod:`~crmsim.analysis.abc` — ABC (Pareto) classes of customers by value;
 * :mod:`~crmsim.analysis.bass` — the Bass diffusion model of adoption;
 * :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk;
-* :mod:`~crmsim.analysis.tenure` — profit per customer by year of tenure (Reichheld & Sasser).
+* :mod:`~crmsim.analysis.tenure` — profit per customer by year of tenure (Reichheld & Sasser);
+* :mod:`~crmsim.analysis.uplift` — a campaign's incremental effect from a control group, and a
+  two-model uplift table.
 """
 
 from crmsim.analysis.abc import ABC_CLASSES, abc_classes, abc_table
@@ -56,6 +58,7 @@ from crmsim.analysis.survival import (
     sbg_survival,
 )
 from crmsim.analysis.tenure import profit_by_tenure
+from crmsim.analysis.uplift import cell_uplift, incremental_estimate
 
 __all__ = [
     "ABC_CLASSES",
@@ -92,6 +95,8 @@ __all__ = [
     "empirical_survival",
     "fit_bgnbd",
     "mean_ci",
+    "incremental_estimate",
+    "cell_uplift",
     "proportion_ci",
     "rfm_summary",
     "sbg_retention",

@@ -58,7 +58,8 @@ class Customer:
         "purchase_rate", "churn_propensity", "spend_rate", "spend_level", "price_sensitivity",
         "complaint_propensity", "initial_expectation", "fit",
         # state
-        "expectation", "satisfaction", "purchases", "failures", "recovery_bonus",
+        "expectation", "satisfaction", "purchases", "event_number", "failures",
+        "recovery_bonus",
         "pending_outcome", "loyalty_at_reference",
         # what the firm's CRM policies did to the customer (None if they never touched it)
         "treatment",
@@ -77,6 +78,9 @@ class Customer:
         self.stage = lifecycle.PROSPECT
         self.satisfaction = 0.0
         self.purchases = 0
+        # the row of per-event draws the next regular purchase or renewal takes: equal to
+        # ``purchases`` unless a policy made extra purchases with its own draws
+        self.event_number = 0
         self.failures = 0
         self.recovery_bonus = 0.0  # satisfaction above the pre-failure level (recovery paradox)
         self.pending_outcome = None  # complaint outcome awaiting the next churn decision

@@ -34,7 +34,7 @@ from crmsim.model.population import POPULATION_SOURCE, Population, read_populati
 from crmsim.model.satisfaction import experience
 from crmsim.policies import REGISTRY, cost_accounts
 from crmsim.results import ACQUIRED, CHURN, PAID_KINDS, PAYMENT, PURCHASE, STAGE, Recorder
-from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams
+from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams, event_draws
 
 _EXPERIENCE, _SPEND, _CHURN, _TIMING = Column.EXPERIENCE, Column.SPEND, Column.CHURN, Column.TIMING
 _COMPLAINT, _RECOVERY = Column.COMPLAINT, Column.RECOVERY
@@ -457,15 +457,18 @@ class Market:
         if stage != c.stage:
             self.set_stage(c, stage)
 
-    def _pay(self, c: Customer, amount: float, kind: int) -> None:
+    def _pay(self, c: Customer, amount: float, kind: int, regular: bool = True) -> None:
         """Money received: only recorded now; revenue, margin and NPV are derived at the end.
 
         Policies may change the price (a member's tier discount, a win-back discount) and
-        react to the payment (points).
+        react to the payment (points). A regular purchase or payment advances the customer's
+        event number (the row of draws its next event takes); an extra one does not.
         """
         c.purchases += 1
         if self.price_index != 1.0:
             amount *= self.price_index
+        if regular:
+            c.event_number += 1
         if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
             amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
                 self.env.now - c.acquired_at)
@@ -475,14 +478,26 @@ class Market:
         for paid in self.hooks["paid"]:
             paid(c, amount)
 
-    def purchase(self, c: Customer):
+    def purchase(self, c: Customer, uniforms=None):
         """A non-contractual purchase: spend, experience, stage.
 
         Returns the event's churn and timing uniforms and, for a failure, the customer's
         (complaint, recovery) uniforms (else None).
+
+        A regular purchase takes the customer's next row of per-event draws. A policy that
+        makes an *extra* purchase (a response to a campaign) passes ``uniforms``: one uniform
+        per :class:`~crmsim.streams.Column`, from the policy's own stream. The extra purchase
+        then draws its spend, experience and failure from them and leaves the customer's rows
+        alone, so every regular purchase after it sees exactly the draws it would have seen
+        without it (common random numbers: the difference is the extra purchase and what it
+        did to the customer, nothing else).
         """
-        draws = c.draws.row(c.purchases)
-        self._pay(c, draws[_SPEND] / c.spend_rate if c.spend_rate else c.spend_level, PURCHASE)
+        if uniforms is None:
+            draws, regular = c.draws.row(c.event_number), True
+        else:
+            draws, regular = event_draws(uniforms, c.draws.spend_shape), False
+        self._pay(c, draws[_SPEND] / c.spend_rate if c.spend_rate else c.spend_level, PURCHASE,
+                  regular)
         drop = self._service_failure(c, draws)
         self.experience(c, draws[_EXPERIENCE], drop)
         failure = (draws[_COMPLAINT], draws[_RECOVERY]) if drop is not None else None
@@ -498,7 +513,7 @@ class Market:
 
         Returns the churn uniform and, for a failure, the (complaint, recovery) uniforms.
         """
-        draws = c.draws.row(c.purchases)
+        draws = c.draws.row(c.event_number)
         drop = self._service_failure(c, draws)
         self.experience(c, draws[_EXPERIENCE], drop)
         return draws[_CHURN], ((draws[_COMPLAINT], draws[_RECOVERY]) if drop is not None

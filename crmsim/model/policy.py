@@ -60,9 +60,23 @@ The hooks (all optional; the model calls them at these moments):
 ``snapshot(now, last, row)``
     the periodic report at ``now`` (book running costs since ``last``; add stock columns);
 
-and, after the run: ``kpis()``, ``customer_columns(customers)`` (columns of the customers
-table), ``period_columns(period_ends)`` (columns of the timeseries) and ``tables()`` (extra
-result tables, name → builder).
+and, after the run: ``counterfactual(twin)`` (below), ``kpis()``,
+``customer_columns(customers)`` (columns of the customers table),
+``period_columns(period_ends)`` (columns of the timeseries) and ``tables()`` (extra result
+tables, name → builder).
+
+**The counterfactual run.** A policy whose effect is measured against the model's own truth —
+what the same customers would have done, with the same random numbers, without it — declares
+``COUNTERFACTUAL = True``. When such a policy takes part, :func:`crmsim.simulate` runs the
+scenario a second time *with every policy that declares a counterfactual switched off*
+(:meth:`Policy.switched_off`: by default its first section's ``enabled`` set to false) and the
+same seed, and hands that finished run (the *twin*: a market whose ``recorder``, ``customers``
+and ``customer_records()`` can be read) to each of them through ``counterfactual(twin)``,
+before KPIs and tables are built. Because every customer draws from its own streams, a customer
+the policy never touched lives exactly the same life in both runs, and for a touched customer
+the difference between the runs is the policy's effect on it for these draws — exact, not
+estimated (common random numbers). A run in which no such policy takes part is not repeated
+and is not changed at all.
 """
 
 from __future__ import annotations
@@ -86,6 +100,8 @@ class Policy:
     PURPOSES: ClassVar[tuple[int, ...]] = ()
     #: whether churned customers may come back (their random draws are kept)
     REVIVES: ClassVar[bool] = False
+    #: whether simulate() also runs the scenario without this policy (see the module docstring)
+    COUNTERFACTUAL: ClassVar[bool] = False
 
     def __init__(self, market):
         self.market = market
@@ -100,11 +116,20 @@ class Policy:
     def check(cls, scenario) -> None:
         """Raise ValueError if the scenario combines this section with others wrongly."""
 
+    @classmethod
+    def switched_off(cls, scenario):
+        """``scenario`` with this policy off, for the counterfactual run (its first section's
+        ``enabled`` switch set to false; override for a policy switched on otherwise)."""
+        return scenario.with_overrides({f"{next(iter(cls.SECTIONS))}.enabled": False})
+
     def shock_times(self) -> list[float]:
         """Times of scheduled changes this policy makes (loyalty is read at the first one)."""
         return []
 
     # ------------------------------------------------------------------ results
+
+    def counterfactual(self, twin) -> None:
+        """Receive the finished counterfactual run (only a policy with ``COUNTERFACTUAL``)."""
 
     def kpis(self) -> dict[str, float]:
         return {}

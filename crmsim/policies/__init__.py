@@ -9,7 +9,9 @@
 * :mod:`~crmsim.policies.early_warning` — churn warning scans and retention offers (流失预警);
 * :mod:`~crmsim.policies.win_back` — approaching churned customers (客户赢回);
 * :mod:`~crmsim.policies.birthday` — a yearly birthday coupon (生日关怀), the worked example of
-  ``docs/adding_a_policy.md``.
+  ``docs/adding_a_policy.md``;
+* :mod:`~crmsim.policies.campaigns` — campaigns through channels to target groups, with control
+  groups and the model's counterfactual (客户沟通).
 
 Every policy implements the protocol of :mod:`crmsim.model.policy`. :data:`REGISTRY` is read by
 the scenario schema (each policy's sections), the model (which hooks to call, in this order),
@@ -30,6 +32,7 @@ from crmsim.policies.tiering import TieringPolicy
 from crmsim.policies.early_warning import EarlyWarningPolicy
 from crmsim.policies.win_back import WinBackPolicy
 from crmsim.policies.birthday import BirthdayCoupon
+from crmsim.policies.campaigns import CampaignPolicy
 from crmsim.results import CORE_COSTS, EVENT_KINDS, KPI_DESCRIPTIONS
 
 #: every policy, in the order the model calls their hooks
@@ -42,6 +45,7 @@ REGISTRY: tuple[type[Policy], ...] = (
     EarlyWarningPolicy,
     WinBackPolicy,
     BirthdayCoupon,
+    CampaignPolicy,
 )
 
 

@@ -175,6 +175,7 @@ class EarlyWarningPolicy(Policy):
         # per scan: (time, customer ids, warned, active at the scan, targeting values)
         self.scans: list[tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.signal_log: list[pd.DataFrame] = []
+        self.latest_score = np.zeros(0)  # by customer id: the score of its last scan (NaN: none)
         # per offer: (time, customer id, active when offered)
         self.offer_log: list[tuple[float, int, bool]] = []
 
@@ -350,6 +351,7 @@ class EarlyWarningPolicy(Policy):
         signals.insert(0, "time", now)
         signals["score"] = self.score(signals)
         signals["warned"] = warned
+        self._remember(signals["customer_id"].to_numpy(), signals["score"].to_numpy())
         self.signal_log.append(signals)
         for c, hit in zip(file, warned, strict=True):
             care = c.treatment
@@ -370,7 +372,25 @@ class EarlyWarningPolicy(Policy):
         # left (unseen in a shop) it reaches nobody: churn decisions are only taken by actives.
         customer.treated().offer = (now + self.cfg.offer_duration, self.offer_push(customer))
 
+    def _remember(self, ids: np.ndarray, scores: np.ndarray) -> None:
+        """Keep each scanned customer's latest score in the firm's records."""
+        n = len(self.market.customers)
+        if len(self.latest_score) < n:
+            grown = np.full(n, np.nan)
+            grown[: len(self.latest_score)] = self.latest_score
+            self.latest_score = grown
+        self.latest_score[ids] = scores
+
     # ------------------------------------------------------------------ hooks
+
+    def records(self, n: int) -> dict[str, np.ndarray]:
+        """The firm's records gain each customer's latest warning score (``warning_score``;
+        NaN for a customer no scan has scored yet): a CRM system keeps it beside the customer,
+        for other policies to target with (campaigns)."""
+        score = np.full(n, np.nan)
+        known = min(n, len(self.latest_score))
+        score[:known] = self.latest_score[:known]
+        return {"warning_score": score}
 
     def churn_terms(self, customer, terms: dict) -> None:
         """A running offer pushes the churn index (and lapses when it ends)."""
