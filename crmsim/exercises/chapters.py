@@ -1,34 +1,11 @@
-"""Exercises of the course notebooks, with answers computed by the model (not typed in).
-
-In a notebook::
-
-    from crmsim.exercises import check, question
-    question("01.2")
-    answer = "down"          # the student's answer
-    check("01.2", answer)    # prints ✓ or ✗ with a hint; returns True / False
-
-Every solution is computed from crmsim itself (a seeded run or a course formula), so it stays
-right when the model changes, and ``tests/test_exercises.py`` checks that each exercise accepts
-its solution and rejects a wrong answer.
-"""
+"""Exercises of the notebooks whose exercises have not moved to a module of their own."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-
-@dataclass(frozen=True)
-class Exercise:
-    question: str
-    solve: Callable[[], Any]
-    hint: str
-    tolerance: float = 0.0  # absolute, for numeric answers
-    #: other answers as good as the solution (e.g. within the 95% interval of the best one)
-    accepted: Callable[[], frozenset] | None = None
+from crmsim.exercises.base import Exercise
 
 
 def _retail(customers: int = 500, seed: int = 1, **overrides):
@@ -235,7 +212,7 @@ SHOP_DATABASE = {
     "rewards.enabled": True,
     "rewards.tiers": [{"name": "silver", "min_spend": 400, "discount": 0.02},
                       {"name": "gold", "min_spend": 1000, "discount": 0.05, "priority_boost": 1}],
-    "churn.coefficients.lock_in": -0.6,
+    "churn.coefficients.lock_in": -0.03,
     "tiering.enabled": True,
     "tiering.method": "rfm",
     "warning.enabled": True,
@@ -592,40 +569,3 @@ EXERCISES: dict[str, Exercise] = {
 }
 
 
-def question(exercise_id: str) -> None:
-    """Print an exercise's question."""
-    print(f"Exercise {exercise_id}: {EXERCISES[exercise_id].question}")
-
-
-@functools.cache
-def solution(exercise_id: str):
-    """The model's answer to an exercise."""
-    return EXERCISES[exercise_id].solve()
-
-
-def is_correct(exercise_id: str, answer) -> bool:
-    """Whether ``answer`` is right (numbers within the exercise's tolerance)."""
-    expected = solution(exercise_id)
-    if answer is None:
-        return False
-    if isinstance(expected, str):
-        given = str(answer).strip().lower()
-        also = EXERCISES[exercise_id].accepted
-        return given == expected or (also is not None and given in also())
-    try:
-        return abs(float(answer) - float(expected)) <= EXERCISES[exercise_id].tolerance
-    except (TypeError, ValueError):
-        return False
-
-
-def check(exercise_id: str, answer) -> bool:
-    """Print ✓ or ✗ (with a hint) for a student's answer; return whether it is right."""
-    if exercise_id not in EXERCISES:
-        raise KeyError(f"no exercise {exercise_id!r}; exercises: {', '.join(EXERCISES)}")
-    if answer is None:
-        print(f"Exercise {exercise_id}: not answered yet — set `answer` and run the cell again.")
-        return False
-    right = is_correct(exercise_id, answer)
-    mark = "✓ right" if right else f"✗ not yet — hint: {EXERCISES[exercise_id].hint}"
-    print(f"Exercise {exercise_id}: {mark}")
-    return right

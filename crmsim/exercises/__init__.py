@@ -1,0 +1,87 @@
+"""Exercises of the course notebooks, with answers computed by the model (not typed in).
+
+In a notebook::
+
+    from crmsim.exercises import check, question
+    question("01.2")
+    answer = "down"          # the student's answer
+    check("01.2", answer)    # prints ✓ or ✗ with a hint; returns True / False
+
+Every solution is computed from crmsim itself (a seeded run or a course formula), so it stays
+right when the model changes, and ``tests/test_exercises.py`` checks that each exercise accepts
+its solution and rejects a wrong answer. A decision exercise asks the student to choose a
+policy or a number under a budget or an objective; the model judges it, and every answer within
+the 95% interval of the best one counts (``Exercise.accepted``).
+
+Each notebook's exercises live in a module of this package (``nb00`` ... ``nb12``, or
+``chapters`` for those not yet moved), each with a dict ``EXERCISES``; this module collects them.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from crmsim.exercises import chapters
+from crmsim.exercises.base import Exercise
+from crmsim.exercises.chapters import (  # noqa: F401 — names the notebooks use
+    BUDGET_CHOICES,
+    CAMPAIGN_SHOP,
+    CDNOW_LOG,
+    SHOP_DATABASE,
+    SMS_OFFERS,
+    TRUE_TOP_FIFTH,
+    TWIN_POINTS,
+    TWIN_WARNING,
+    VIP_RULES,
+    best_choices,
+    campaign_variant,
+    cdnow_calibration,
+    saved_per_offer,
+    shop_database_run,
+    vip_hits,
+)
+
+#: every exercise, by id ("05.2": notebook 05, exercise 2)
+EXERCISES: dict[str, Exercise] = {}
+for _module in (chapters,):
+    EXERCISES.update(_module.EXERCISES)
+EXERCISES = dict(sorted(EXERCISES.items()))
+
+
+def question(exercise_id: str) -> None:
+    """Print an exercise's question."""
+    print(f"Exercise {exercise_id}: {EXERCISES[exercise_id].question}")
+
+
+@functools.cache
+def solution(exercise_id: str):
+    """The model's answer to an exercise."""
+    return EXERCISES[exercise_id].solve()
+
+
+def is_correct(exercise_id: str, answer) -> bool:
+    """Whether ``answer`` is right (numbers within the exercise's tolerance)."""
+    expected = solution(exercise_id)
+    if answer is None:
+        return False
+    if isinstance(expected, str):
+        given = str(answer).strip().lower()
+        also = EXERCISES[exercise_id].accepted
+        return given == expected or (also is not None and given in also())
+    try:
+        return abs(float(answer) - float(expected)) <= EXERCISES[exercise_id].tolerance
+    except (TypeError, ValueError):
+        return False
+
+
+def check(exercise_id: str, answer) -> bool:
+    """Print ✓ or ✗ (with a hint) for a student's answer; return whether it is right."""
+    if exercise_id not in EXERCISES:
+        raise KeyError(f"no exercise {exercise_id!r}; exercises: {', '.join(EXERCISES)}")
+    if answer is None:
+        print(f"Exercise {exercise_id}: not answered yet — set `answer` and run the cell again.")
+        return False
+    right = is_correct(exercise_id, answer)
+    mark = "✓ right" if right else f"✗ not yet — hint: {EXERCISES[exercise_id].hint}"
+    print(f"Exercise {exercise_id}: {mark}")
+    return right
