@@ -82,17 +82,67 @@ def lifecycle_area(result, ax=None):
     return ax
 
 
-def money_over_time(result, ax=None):
-    """Revenue, costs and profit per reporting period."""
-    ax = _axes(ax)
+def per_period_rates(result, columns) -> pd.DataFrame:
+    """Flows of the timeseries as amounts per full reporting period, each drawn at the end of
+    its period: a shorter last period (a horizon that is not a multiple of ``report_every``) is
+    scaled up to a full one — or left out when it is shorter than half a period, too short to
+    say much — instead of showing a fake crash; the opening row (what happened at t = 0, e.g.
+    the initial customers' first purchases) is left out."""
     ts = result.timeseries
+    length = ts["time"].diff()
+    every = result.scenario.report_every
+    keep = length >= every / 2
+    rates = ts.loc[keep, columns].div(length[keep], axis=0) * every
+    rates.insert(0, "time", ts.loc[keep, "time"])
+    return rates
+
+
+def money_over_time(result, ax=None):
+    """Revenue, costs and profit per reporting period (a partial last period scaled to a full
+    one, see :func:`per_period_rates`)."""
+    ax = _axes(ax)
+    rates = per_period_rates(result, ["revenue", "costs", "profit"])
     for column, style in (("revenue", "-"), ("costs", ":"), ("profit", "--")):
-        ax.plot(ts["time"], ts[column], style, marker="o", ms=3, label=column)
+        ax.plot(rates["time"], rates[column], style, marker="o", ms=3, label=column)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel(f"time ({result.scenario.time_unit})")
-    ax.set_ylabel("per period")
-    ax.set_title("Revenue, costs and profit (利润)")
+    sc = result.scenario
+    ax.set_xlabel(f"time ({sc.time_unit})")
+    ax.set_ylabel(f"per {sc.report_every:g} {sc.time_unit}")
+    ax.set_title("Revenue, costs and profit (收入、成本与利润)")
     ax.legend(fontsize=8)
+    return ax
+
+
+def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
+                       relative: bool = True):
+    """Paired differences against the reference scenario (common random numbers) with their
+    95% intervals, one row per KPI: what a policy changed, and whether the change is sure (an
+    interval that does not cross 0).
+
+    ``comparison`` is a :class:`~crmsim.experiment.Comparison`; ``scenario`` picks one
+    alternative (default: every one); ``relative`` draws the differences as a percentage of the
+    reference's mean, so KPIs of different sizes share one axis."""
+    ax = _axes(ax)
+    diff = comparison.differences.reset_index()
+    diff = diff[diff["kpi"].isin(list(kpis))]
+    if scenario is not None:
+        diff = diff[diff["scenario"] == scenario]
+    reference = next(iter(comparison.scenarios))
+    scale = np.ones(len(diff))
+    if relative:
+        base = comparison.table["mean"].xs(reference, level="scenario")
+        scale = 100 / base.reindex(diff["kpi"]).abs().to_numpy()
+    mean, low, high = (diff[c].to_numpy() * scale for c in ("mean", "low", "high"))
+    labels = [f"{k} — {s}" if scenario is None and diff["scenario"].nunique() > 1 else k
+              for s, k in zip(diff["scenario"], diff["kpi"])]
+    y = np.arange(len(diff))
+    ax.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="o", capsize=4)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    unit = "% of" if relative else "against"
+    ax.set_xlabel(f"difference, {unit} '{reference}' (mean and 95% interval)")
+    ax.set_title("Paired differences (配对差异)")
     return ax
 
 
