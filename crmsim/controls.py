@@ -112,7 +112,8 @@ class Control:
         if self.kind == "int":
             return int(round(value))
         if self.kind == "float":
-            return float(value)
+            steps = round((float(value) - self.low) / self.step)
+            return round(self.low + steps * self.step, 10)  # 0.97, not 0.9700000000000001
         if self.kind == "bool":
             return bool(value)
         return value
