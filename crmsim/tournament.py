@@ -230,18 +230,19 @@ def _pydantic_problems(err: ValidationError, model: type[BaseModel]) -> list[str
     return problems
 
 
-def _read_yaml(path: Path, what: str) -> Any:
+def _read_yaml(path: Path, what: str, source: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(f"cannot read the {what}: {err.strerror}", str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or "not UTF-8 text"
+        raise ScenarioError(f"cannot read the {what}: {reason}", source) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ScenarioError(f"malformed YAML{where}: {getattr(err, 'problem', None) or err}",
-                            str(path)) from None
+                            source) from None
 
 
 @dataclass
@@ -268,7 +269,7 @@ def load_class(path: str | Path) -> TournamentClass:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"class file not found: {path}")
-    data = _read_yaml(path, "class file")
+    data = _read_yaml(path, "class file", str(path))
     if not isinstance(data, dict):
         raise ScenarioError("a class file must be a mapping of keys to values, got "
                             f"{type(data).__name__}", str(path))
@@ -336,7 +337,7 @@ class Entry:
 
 def validate_submission(klass: TournamentClass, path: Path) -> Entry:
     """Read one submission; a ScenarioError names the file, the key and what is allowed."""
-    data = _read_yaml(path, "submission")
+    data = _read_yaml(path, "submission", path.name)
     if not isinstance(data, dict):
         raise ScenarioError("a submission must be a mapping with 'team' and 'set', got "
                             f"{type(data).__name__}", path.name)
