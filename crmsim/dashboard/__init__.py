@@ -10,7 +10,6 @@ server (Solara's own ``solara run``) with the settings of :mod:`~crmsim.dashboar
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 from crmsim.dashboard.config import Settings
@@ -27,7 +26,7 @@ def server_command(port: int, host: str) -> list[str]:
 def serve(port: int = 8765, host: str = "localhost", settings: Settings | None = None) -> None:
     """Replace this process by the Solara server (Ctrl-C stops it); prints the address first."""
     settings = settings or Settings()
-    if shutil.which("solara") is None and not _has_solara():
+    if not _has_solara():
         from crmsim.errors import ScenarioError
 
         raise ScenarioError("the dashboard needs Solara: pip install 'crmsim[dashboard]'")

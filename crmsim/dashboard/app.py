@@ -266,7 +266,8 @@ def Results(lang: str):
                            for k in ("npv_profit", "revenue", "churned", "active_end")),
                 classes=["crmsim-headline"])
     solara.Text(word("finished", lang, scenario=view.scenario.name, seed=view.seed,
-                     seconds=view.seconds), style={"color": "#666", "font-size": "0.85em"})
+                     seconds=view.seconds, worker=view.worker),
+                style={"color": "#666", "font-size": "0.85em"}, classes=["crmsim-finished"])
     with solara.ColumnsResponsive(default=12, large=6):
         for name, png in view.images.items():
             with solara.Div(classes=[f"crmsim-plot-{name}"]):
@@ -311,8 +312,8 @@ def ComparisonPanel(lang: str):
     if view is None:
         solara.Info(word("press_compare", lang))
         return
-    solara.Text(word("compare_note", lang, replications=view.replications, seed=view.seed),
-                style={"color": "#555"})
+    solara.Text(word("compare_note", lang, replications=view.replications, seed=view.seed,
+                     worker=view.worker), style={"color": "#555"}, classes=["crmsim-compare-note"])
     diff = view.differences
     table = pd.DataFrame({
         word("kpi", lang): [kpi_name(k, lang) for k in diff.index],
@@ -372,6 +373,8 @@ def LeaderboardPanel(lang: str):
 @solara.component
 def Page():
     lang = language.value
+    # start the workers when the first page opens: warm by the time anyone presses Run
+    solara.use_effect(lambda: shared_pool() and None, [])
     solara.Title("crmsim classroom")
     solara.Style(TABLE_STYLE)
     with solara.AppBarTitle():

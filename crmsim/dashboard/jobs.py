@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import math
+import multiprocessing
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -84,6 +87,7 @@ class RunView:
     customers: pd.DataFrame
     images: dict[str, bytes] = field(default_factory=dict)
     seconds: float = 0.0
+    worker: int = 0  # the process that simulated (never the web server's)
 
     def kpi_table(self) -> pd.DataFrame:
         """KPI, value and meaning, without those that are zero or undefined in this run."""
@@ -103,7 +107,7 @@ def run_job(scenario: Scenario, seed: int) -> RunView:
     images = {name: _png(lambda ax, draw=draw: draw(result, ax=ax))
               for name, draw in drawings.items()}
     return RunView(scenario, seed, dict(result.kpis), result.timeseries, result.customers,
-                   images, time.perf_counter() - start)
+                   images, time.perf_counter() - start, os.getpid())
 
 
 @dataclass
@@ -117,6 +121,7 @@ class ComparisonView:
     kpis: pd.DataFrame  # tidy: scenario, replication, seed, kpi, value
     image: bytes
     seconds: float = 0.0
+    worker: int = 0
 
 
 BASELINE, VARIANT = "baseline", "your policy"
@@ -140,7 +145,25 @@ def compare_job(baseline: Scenario, variant: Scenario, replications: int,
     image = _png(lambda ax: plots.difference_intervals(comparison, shown, VARIANT, ax=ax),
                  figsize=(7.5, 3.9))
     return ComparisonView(replications, seed, comparison.side_by_side(order), differences,
-                          comparison.kpis, image, time.perf_counter() - start)
+                          comparison.kpis, image, time.perf_counter() - start, os.getpid())
+
+
+def end_with_server() -> None:
+    """Worker initializer: end this worker when the web server is gone.
+
+    Pool workers otherwise wait for work forever when their server is killed (SIGTERM skips
+    the pool's orderly shutdown), and they keep the fork server alive too. The wait is on the
+    pipe multiprocessing keeps to the parent process, so no polling is involved.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="crmsim-end-with-server").start()
 
 
 def warm_up() -> int:

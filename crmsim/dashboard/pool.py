@@ -10,6 +10,8 @@ a queued one (see :mod:`crmsim.dashboard.app`) — so one student cannot fill th
 
 Workers are started through a fork server that has imported crmsim once (``forkserver``
 preload): a new worker is a fork of a clean process, never of the multi-threaded web server.
+Each worker ends when the server process ends, however it ends
+(:func:`~crmsim.dashboard.jobs.end_with_server`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ class RunPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crmsim.dashboard.jobs"])
         self.workers = workers
-        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                             initializer=jobs.end_with_server)
         self._lock = threading.Lock()
         self._submitted: list[Future] = []
 

@@ -30,8 +30,8 @@ WORDS: dict[str, tuple[str, str]] = {
                       "点击“与基准对比”：在相同随机数下比较你的设置与原始场景。"),
     "queued": ("waiting for a free worker: {ahead} run(s) ahead", "排队中：前面还有 {ahead} 个任务"),
     "running": ("simulating… {seconds:.0f} s", "模拟中… {seconds:.0f} 秒"),
-    "finished": ("{scenario}, seed {seed}: simulated in {seconds:.1f} s",
-                 "{scenario}，种子 {seed}：用时 {seconds:.1f} 秒"),
+    "finished": ("{scenario}, seed {seed}: simulated in {seconds:.1f} s by worker process "
+                 "{worker}", "{scenario}，种子 {seed}：用时 {seconds:.1f} 秒（工作进程 {worker}）"),
     "refused": ("Refused", "已拒绝"),
     "error": ("Error", "错误"),
     "kpis": ("Key figures (KPI)", "关键指标 (KPI)"),
@@ -46,8 +46,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "lower": ("reliably lower", "显著更低"),
     "unclear": ("no clear difference (interval covers 0)", "无显著差异 (区间包含 0)"),
     "compare_note": ("{replications} replications each, common random numbers, seed {seed}; "
-                     "the interval is the paired 95% t-interval.",
-                     "各重复 {replications} 次，共同随机数，种子 {seed}；区间为配对 95% t 区间。"),
+                     "the interval is the paired 95% t-interval (worker process {worker}).",
+                     "各重复 {replications} 次，共同随机数，种子 {seed}；区间为配对 95% t 区间"
+                     "（工作进程 {worker}）。"),
     "no_league": ("No leaderboard yet in {folder}. The instructor runs: crmsim tournament "
                   "CLASS.yaml SUBMISSIONS/ --out {folder}",
                   "{folder} 中还没有排行榜。教师运行：crmsim tournament CLASS.yaml SUBMISSIONS/ "
