@@ -81,7 +81,9 @@ async def _awaited(future, state):
             ahead = pool.ahead_of(future)
             if ahead:
                 start = time.monotonic()
-            state.value = ("queued", ahead) if ahead else ("running", time.monotonic() - start)
+            shown = ("queued", ahead) if ahead else ("running", int(time.monotonic() - start))
+            if shown != state.value:  # redraw once a second, not on every check
+                state.value = shown
             await asyncio.sleep(0.25)
         return future.result()
     except asyncio.CancelledError:
