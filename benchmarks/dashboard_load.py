@@ -9,7 +9,9 @@ Run on the default scenario (retail_baseline: 2,000 customers at the start, abou
 year) within a few milliseconds, and reports for each N the median and the worst time from the
 click to the printed profit, as each page measured it (``Date.now()`` in the page). The browser
 runs on the same machine and competes for its cores, so the times are on the pessimistic side
-of a classroom, where every student's browser runs on their own laptop.
+of a classroom, where every student's browser runs on their own laptop. The CPU seconds the
+web server and its workers spent per run (page loads included for the server) give the
+capacity of dedicated cores; ``load`` is the machine's 1-minute load average after the round.
 
 Not a test: timing decides nothing in the test suite.
 """
@@ -68,6 +70,28 @@ def start_server(workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the dashboard did not start")
 
 
+def cpu_seconds(group: int) -> tuple[float, float]:
+    """CPU seconds used so far by the web server process and by its workers (the processes
+    of its process group: the fork server and the pool's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    server = workers = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) != group:  # pgrp
+            continue
+        used = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        if int(entry.name) == group:
+            server += used
+        else:
+            workers += used
+    return server, workers
+
+
 def one_round(browser, url: str, sessions: int) -> list[float]:
     """Seconds from Run to the printed profit, one per session (all pressed together)."""
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900})
@@ -106,11 +130,17 @@ def main() -> None:
             one_round(browser, url, 1)  # warm up: worker start, first imports
             print(f"crmsim dashboard, {args.workers} workers, {os.cpu_count()} cores; "
                   "retail_baseline, Run pressed in every session at once")
-            print(f"{'sessions':>8} {'median s':>9} {'worst s':>8} {'runs/s':>7}")
+            print(f"{'sessions':>8} {'median s':>9} {'worst s':>8} {'runs/s':>7} "
+                  f"{'server CPU s/run':>17} {'worker CPU s/run':>17} {'load':>5}")
             for sessions in args.sessions:
+                server_before, workers_before = cpu_seconds(process.pid)
                 times = one_round(browser, url, sessions)
+                server_after, workers_after = cpu_seconds(process.pid)
                 print(f"{sessions:>8} {statistics.median(times):>9.1f} {max(times):>8.1f} "
-                      f"{sessions / max(times):>7.2f}", flush=True)
+                      f"{sessions / max(times):>7.2f} "
+                      f"{(server_after - server_before) / sessions:>17.2f} "
+                      f"{(workers_after - workers_before) / sessions:>17.2f} "
+                      f"{os.getloadavg()[0]:>5.1f}", flush=True)
             browser.close()
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -106,7 +106,7 @@ async def compare_task(baseline: Scenario, variant: Scenario, count: int,
 
 
 def start_run() -> None:
-    scenario, error = current_scenario()
+    scenario, _ = current_scenario()  # an invalid combination is shown under the levers
     if scenario is None:
         return
     problem = jobs.size_problem(scenario, 1, Settings.from_env().max_customers)
@@ -117,7 +117,7 @@ def start_run() -> None:
 
 
 def start_compare() -> None:
-    scenario, error = current_scenario()
+    scenario, _ = current_scenario()
     if scenario is None:
         return
     count = max(2, int(replications.value or 2))
@@ -349,7 +349,7 @@ def LeaderboardPanel(lang: str):
         return
     board = pd.read_csv(board_file, dtype={"rank": "Int64"})
     summary = json.loads((folder / "league.json").read_text(encoding="utf-8"))
-    shown = printable(board, summary["objective"]).drop(columns=[], errors="ignore")
+    shown = printable(board, summary["objective"])
     if lang == "zh":
         shown["status"] = [f"{STATUS_CHINESE.get(s.split(':', 1)[0], '')} {s}"
                            for s in shown["status"]]
