@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import time
 
 import pandas as pd
@@ -72,20 +73,35 @@ def current_scenario() -> tuple[Scenario | None, str]:
         return None, f"crmsim: error: {err}"
 
 
-async def _awaited(future, state):
-    """Wait for a pool job without blocking the event loop, reporting queue and time."""
+def _console() -> logging.Logger:
+    """One line per finished request on the server's console (whatever Solara's log level)."""
+    log = logging.getLogger("crmsim.dashboard")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s crmsim dashboard: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+async def _awaited(future, state, what: str):
+    """Wait for a pool job without blocking the event loop, showing the queue and the time."""
     pool = shared_pool()
-    start = time.monotonic()
+    submitted = started = time.monotonic()
+    waiting = asyncio.wrap_future(future)
     try:
-        while not future.done():
+        while not (await asyncio.wait({waiting}, timeout=0.5))[0]:
             ahead = pool.ahead_of(future)
             if ahead:
-                start = time.monotonic()
-            shown = ("queued", ahead) if ahead else ("running", int(time.monotonic() - start))
+                started = time.monotonic()
+            shown = ("queued", ahead) if ahead else ("running", int(time.monotonic() - started))
             if shown != state.value:  # redraw once a second, not on every check
                 state.value = shown
-            await asyncio.sleep(0.25)
-        return future.result()
+        result = waiting.result()
+        _console().info("%s: %.1f s queued, %.1f s to the result (worker %d)", what,
+                        started - submitted, time.monotonic() - submitted, result.worker)
+        return result
     except asyncio.CancelledError:
         future.cancel()  # a newer request from this page replaces a queued one
         raise
@@ -95,14 +111,16 @@ async def _awaited(future, state):
 
 @solara.lab.task(prefer_threaded=False)
 async def run_task(scenario: Scenario, run_seed: int) -> jobs.RunView:
-    return await _awaited(shared_pool().submit(jobs.run_job, scenario, run_seed), run_state)
+    future = shared_pool().submit(jobs.run_job, scenario, run_seed)
+    return await _awaited(future, run_state, f"run of {scenario.name}")
 
 
 @solara.lab.task(prefer_threaded=False)
 async def compare_task(baseline: Scenario, variant: Scenario, count: int,
                        run_seed: int) -> jobs.ComparisonView:
     future = shared_pool().submit(jobs.compare_job, baseline, variant, count, run_seed)
-    return await _awaited(future, compare_state)
+    return await _awaited(future, compare_state,
+                          f"comparison of {variant.name} ({count} replications)")
 
 
 def start_run() -> None:
