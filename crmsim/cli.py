@@ -254,7 +254,8 @@ def cmd_tournament(args) -> int:
                                 "crmsim tournament --example class_demo")
         paths = tournament.write_example(args.example)
         folder = Path(args.example)
-        print(f"example class written to {folder}/: {', '.join(str(p.relative_to(folder)) for p in paths)}")
+        written = ", ".join(str(p.relative_to(folder)) for p in paths)
+        print(f"example class written to {folder}/: {written}")
         print(f"run it: crmsim tournament {folder / 'class.yaml'} {folder / 'submissions'} "
               f"--out {folder / 'league'}")
         return 0
