@@ -7,6 +7,8 @@
 (50, True)
 """
 
+from crmsim.calibration import Calibration, calibrate
+from crmsim.database import sql
 from crmsim.errors import ScenarioError
 from crmsim.experiment import Comparison, compare, sweep
 from crmsim.results import KPI_DESCRIPTIONS, RunResult
@@ -16,6 +18,7 @@ from crmsim.simulation import simulate
 __version__ = "0.1.0"
 
 __all__ = [
+    "Calibration", "calibrate",
     "Comparison",
     "compare",
     "sweep",
@@ -25,5 +28,6 @@ __all__ = [
     "ScenarioError",
     "load_scenario",
     "simulate",
+    "sql",
     "__version__",
 ]

@@ -1,6 +1,6 @@
 """The ``crmsim`` command: the same operations as the Python API.
 
-    crmsim run SCENARIO [--seed N] [--set key=value]... [--out DIR]
+    crmsim run SCENARIO [--seed N] [--set key=value]... [--out DIR] [--db FILE [--overwrite]]
     crmsim compare SCENARIO... [--replications N] [--jobs N] [--out DIR]
     crmsim sweep SCENARIO --param key=v1,v2,... [--param ...] [--replications N]
     crmsim rerun DIR/manifest.json
@@ -76,6 +76,10 @@ def cmd_run(args) -> int:
     from crmsim.simulation import simulate
 
     scenario = _scenario_with_sets(args.scenario, args.set)
+    if args.db:  # a bad --db path fails before the run, not after it
+        from crmsim.database import check_database_path
+
+        check_database_path(args.db, args.overwrite, key="--db")
     result = simulate(scenario, seed=args.seed)
     print(f"{scenario.name} — seed {args.seed}, horizon {scenario.horizon:g} {scenario.time_unit}")
     table = result.kpi_table()
@@ -95,6 +99,9 @@ def cmd_run(args) -> int:
         manifest.write(manifest.build("run", {scenario.name: scenario}, args.seed), out)
         save_run_plots(result, out)
         print(f"tables and plots written to {out}/")
+    if args.db:
+        result.to_duckdb(args.db, overwrite=args.overwrite)
+        print(f"customer database written to {args.db} (query: crmsim.sql(path, \"SELECT ...\"))")
     return 0
 
 
@@ -308,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="a YAML file or the name of a shipped scenario")
     add_common(p)
     p.add_argument("--out", help="write tables (CSV/Parquet) and PNG plots here")
+    p.add_argument("--db", metavar="FILE", help="write the firm's customer database (DuckDB) "
+                   "to FILE in an existing folder, e.g. out/shop.duckdb")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --db FILE")
     p.set_defaults(func=cmd_run)
 
     for name, helptext in (("compare", "compare scenarios with replications and paired CIs"),

@@ -16,16 +16,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, Discriminator, Field, Tag
 from scipy import special
 
-_STRICT = ConfigDict(extra="forbid")
+from crmsim.schema import Section
 
 
-class BetaDist(BaseModel):
+class BetaDist(Section):
     """Beta(a, b) heterogeneity, mean a / (a + b)."""
 
-    model_config = _STRICT
     dist: Literal["beta"] = "beta"
     a: float = Field(gt=0, description="first shape parameter (> 0)")
     b: float = Field(gt=0, description="second shape parameter (> 0)")
@@ -35,10 +34,9 @@ class BetaDist(BaseModel):
         return self.a / (self.a + self.b)
 
 
-class GammaDist(BaseModel):
+class GammaDist(Section):
     """Gamma(shape, rate) heterogeneity, mean shape / rate."""
 
-    model_config = _STRICT
     dist: Literal["gamma"] = "gamma"
     shape: float = Field(gt=0, description="shape r (> 0)")
     rate: float = Field(gt=0, description="rate α (> 0), in 1 / time unit for purchase rates")
@@ -48,10 +46,9 @@ class GammaDist(BaseModel):
         return self.shape / self.rate
 
 
-class GammaGammaSpend(BaseModel):
+class GammaGammaSpend(Section):
     """Gamma–Gamma spend: each purchase ~ Gamma(p, rate ν), customer ν ~ Gamma(q, rate γ)."""
 
-    model_config = _STRICT
     dist: Literal["gamma_gamma"] = "gamma_gamma"
     p: float = Field(gt=0, description="shape of spend per purchase (> 0)")
     q: float = Field(gt=1, description="shape of the customer's ν (> 1, so mean spend is finite)")

@@ -14,7 +14,8 @@ A :class:`RunResult` is what :func:`crmsim.simulate` returns:
 * ``timeseries`` — the opening state at t = 0, then one row per reporting period (flows over the
   period, stocks at its end);
 * ``kpis`` — a flat dict of named figures (see :data:`KPI_DESCRIPTIONS`);
-* ``transactions()`` — customer_id, time, amount, one row per purchase or payment.
+* ``transactions()`` — customer_id, time, amount, one row per purchase or payment;
+* ``to_duckdb(path)`` — the firm's customer database for SQL (:mod:`crmsim.database`).
 """
 
 from __future__ import annotations
@@ -29,16 +30,34 @@ import pandas as pd
 from crmsim.analysis.clv import discount_factor
 from crmsim.model import lifecycle
 
-#: kinds of events, in the order of their codes
-EVENT_KINDS = ("acquired", "purchase", "payment", "stage", "churn", "failure", "resolution",
-               "redemption", "tier", "value_tier", "offer", "saved", "win_back_attempt",
-               "won_back")
-(ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN, FAILURE, RESOLUTION, REDEMPTION, TIER, VALUE_TIER,
- OFFER, SAVED, WIN_BACK_ATTEMPT, WON_BACK) = range(len(EVENT_KINDS))
+#: kinds of events, in the order of their codes: the core's, then each policy's (registered
+#: with :func:`event_kind` when its module is imported, in registry order)
+EVENT_KINDS: list[str] = []
+
+
+def event_kind(name: str) -> int:
+    """The code of event kind ``name``, registering it if new (codes never change in a run)."""
+    if name not in EVENT_KINDS:
+        EVENT_KINDS.append(name)
+    return EVENT_KINDS.index(name)
+
+
+ACQUIRED, PURCHASE, PAYMENT, STAGE, CHURN = (
+    event_kind(k) for k in ("acquired", "purchase", "payment", "stage", "churn"))
 #: kinds that are money received from a customer
 PAID_KINDS = (PURCHASE, PAYMENT)
 
-#: what each KPI means (the names are a contract: see DESIGN.md)
+#: ledger accounts of the core model (policies add theirs: :attr:`Policy.COSTS`)
+CORE_COSTS = {
+    "fixed_cost": "overhead",
+    "serve_cost": "economics.cost_to_serve × active customer-time (less for mature customers "
+    "with economics.serve_cost_decline)",
+    "quality_cost": "the cost of the service level: satisfaction.quality_cost × q / (1 − q) × "
+    "active customer-time",
+}
+
+#: what each KPI means (the names are a contract: see DESIGN.md). The core's are listed here;
+#: the policy registry adds every policy's KPIs and cost accounts (:mod:`crmsim.policies`).
 KPI_DESCRIPTIONS = {
     "active_end": "active customers at the horizon",
     "initial": "customers at t = 0",
@@ -48,80 +67,30 @@ KPI_DESCRIPTIONS = {
     "purchases": "purchases (non-contractual) or payments (contractual), first ones included",
     "revenue": "money received from customers",
     "margin": "revenue × margin rate",
-    "acquired_paid": "customers acquired by paid marketing",
-    "acquired_word_of_mouth": "customers acquired by word of mouth (Bass innovation + imitation)",
-    "acquisition_cost": "paid acquisition spend",
-    "cac": "customer acquisition cost: acquisition_cost / acquired_paid",
-    "serve_cost": "economics.cost_to_serve × active customer-time",
-    "offer_cost": "retention offers × offer cost",
-    "win_back_cost": "win-back approaches × their cost",
-    "fixed_cost": "overhead",
+    **CORE_COSTS,
     "costs": "all costs (acquisition, overhead, and each policy's)",
     "profit": "margin − costs",
     "npv_profit": "profit discounted at economics.discount_rate, (1 + i)^(-t)",
     "mean_satisfaction": "mean satisfaction of active customers at the horizon",
-    "failures": "service failures (purchases or renewals that went wrong)",
-    "complaints": "complaints made to the desk",
-    "complaint_rate": "complaints per service failure (the tip of the iceberg)",
-    "desk_contacts": "inbound desk contacts (inquiries and complaints) offered",
-    "desk_answered": "inbound contacts answered",
-    "desk_wait_probability": "share of answered contacts that waited at all",
-    "desk_asa": "average speed of answer: mean wait of answered contacts",
-    "desk_service_level": "share of offered contacts answered within service.sla_target",
-    "desk_abandon_rate": "share of offered contacts that hung up before an answer",
-    "desk_utilization": "agent time handling contacts / agent time on duty",
-    "desk_cost": "agents on duty × wage",
-    "program_cost": "rewards programme: redemptions plus its running cost",
-    "members": "customers who joined the rewards programme",
-    "points_earned": "points earned by members",
-    "points_redeemed": "points redeemed for rewards",
-    "points_expired": "points lost to expiry or by leaving members (breakage)",
-    "points_outstanding": "points held by active members at the horizon",
-    "points_liability": "outstanding points × value per point",
-    "redemptions": "rewards taken",
-    "redemption_rate": "points redeemed / points earned",
-    "breakage": "points expired or forfeited / points earned",
-    "active_key": "active key customers (关键客户) at the horizon (tiering)",
-    "active_ordinary": "active ordinary customers (普通客户) at the horizon",
-    "active_small": "active small customers (小客户) at the horizon",
-    "dropped": "small, unprofitable customers the firm stopped serving",
-    "warning_precision": "share of warned customers who churned within the window, were "
-    "already gone, or were kept only by the offer",
-    "warning_recall": "share of such customers that the warning caught",
-    "warning_lift": "precision / base rate (1 = no better than chance)",
-    "warning_base_rate": "share of scanned customers who churned within the window or were gone",
-    "offers": "retention offers made",
-    "offers_saved": "churn decisions an offer reversed",
-    "offers_wasted": "offers to active customers who would have stayed anyway",
-    "offers_too_late": "offers to customers already gone (non-contractual silence)",
-    "win_back_attempts": "approaches to churned customers",
-    "win_backs": "churned customers won back",
-    "win_back_rate": "win_backs / win_back_attempts",
-    "second_lifetime": "mean time from win-back to churning again or the horizon (censored)",
-    "win_back_retention": "share of won-back customers active at the horizon",
     "churn_rate_true": "share of truly loyal customers (at the reference time) who churned after it",
     "churn_rate_latent": "the same for latent loyalty (satisfied, little repeat buying)",
     "churn_rate_spurious": "the same for spurious loyalty (repeat buying without satisfaction)",
     "churn_rate_none": "the same for customers with no loyalty",
 }
 
-#: ledger accounts that are costs (policies add theirs)
-COST_ACCOUNTS = ("acquisition_cost", "fixed_cost", "desk_cost", "program_cost", "serve_cost",
-                 "offer_cost", "win_back_cost")
-
 
 class Recorder:
     """Collects events, costs and snapshots while a run goes on."""
 
-    def __init__(self, discount_rate: float):
+    def __init__(self, discount_rate: float, accounts=tuple(CORE_COSTS)):
         self.discount_rate = discount_rate
         self.time = array("d")
         self.customer = array("q")
         self.kind = array("b")
         self.amount = array("d")
         self.details: dict[int, str] = {}
-        self.costs: dict[str, float] = dict.fromkeys(COST_ACCOUNTS, 0.0)
-        self.npv_costs: dict[str, float] = dict.fromkeys(COST_ACCOUNTS, 0.0)
+        self.costs: dict[str, float] = dict.fromkeys(accounts, 0.0)
+        self.npv_costs: dict[str, float] = dict.fromkeys(accounts, 0.0)
         self.snapshots: list[dict[str, float]] = []
 
     def event(self, time: float, customer_id: int, kind: int, amount: float = 0.0,
@@ -240,17 +209,19 @@ class Ledger:
         }
 
 
-def timeseries_table(snapshots: list[dict], ledger: Ledger, desk=None) -> pd.DataFrame:
+def timeseries_table(snapshots: list[dict], ledger: Ledger,
+                     period_columns: list[Callable] = ()) -> pd.DataFrame:
     """Stocks from the snapshots; flows from the events (costs from cumulative snapshots);
-    the desk's figures per period when there is a desk."""
+    then what each ``period_columns(period_ends)`` gives (a policy's figures per period, e.g.
+    the desk's; None for nothing)."""
     snaps = pd.DataFrame(snapshots)
     cumulative = [c for c in snaps.columns if c.startswith("cum_")]
     costs = snaps[cumulative].diff().fillna(snaps[cumulative])
     costs.columns = [c.removeprefix("cum_") for c in cumulative]
     ends = snaps["time"].to_numpy()
     parts = [snaps.drop(columns=cumulative), ledger.per_period(ends)]
-    if desk is not None:
-        parts.append(desk.per_period(ends))
+    parts += [part for columns in period_columns
+              if (part := columns(ends)) is not None]
     table = pd.concat([*parts, costs], axis=1)
     table["costs"] = costs.sum(axis=1)
     table["profit"] = table["margin"] - table["costs"]
@@ -278,6 +249,17 @@ class RunResult:
         if name not in self._tables:
             self._tables[name] = self._builders.pop(name)()
         return self._tables[name]
+
+    @property
+    def table_names(self) -> list[str]:
+        """Every table of the run: events, customers, timeseries and the policies' own."""
+        return [*self._tables, *self._builders]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table by name (see :attr:`table_names`)."""
+        if name not in self._tables and name not in self._builders:
+            raise KeyError(f"no table {name!r}; tables: {', '.join(self.table_names)}")
+        return self._table(name)
 
     @property
     def events(self) -> pd.DataFrame:
@@ -317,6 +299,18 @@ class RunResult:
         """
         paid = self.events["kind"].isin(["purchase", "payment"])
         return self.events.loc[paid, ["customer_id", "time", "amount"]].reset_index(drop=True)
+
+    def to_duckdb(self, path, overwrite: bool = False):
+        """Write the firm's customer database (DuckDB) to ``path``; return its ``Path``.
+
+        Tables customers, transactions, contacts, offers, timeseries, run and a separate
+        ``truth``; views rfm and customer_360 (see :mod:`crmsim.database`). The folder must
+        exist; an existing file is replaced only with ``overwrite=True``. Query it with
+        ``crmsim.sql(path, "SELECT ...")``.
+        """
+        from crmsim.database import write_database
+
+        return write_database(self, path, overwrite=overwrite)
 
     def kpi_table(self) -> pd.DataFrame:
         """KPIs with their descriptions, for printing."""

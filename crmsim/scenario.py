@@ -9,7 +9,9 @@ base plus a few overrides::
     satisfaction:
       service_quality: 0.55
 
-The schema below is the whole contract (extra keys are forbidden). Its defaults are the
+The schema is the whole contract (extra keys are forbidden). The core sections are defined here;
+each policy defines its own sections in its module, and :data:`Scenario` is assembled from the
+core and the policy registry (:data:`crmsim.policies.REGISTRY`). Its defaults are the
 *textbook* model: every churn coefficient β is 0 and every policy is off, so a scenario only
 names what it switches on. ``crmsim scenarios schema`` prints it as JSON schema for editors.
 
@@ -21,12 +23,13 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, create_model, model_validator
 
 from crmsim.distributions import (
     UNION_TAGS,
@@ -37,8 +40,8 @@ from crmsim.distributions import (
     SpendTrait,
 )
 from crmsim.errors import ScenarioError
-
-_STRICT = ConfigDict(extra="forbid", validate_assignment=True)
+from crmsim.policies import REGISTRY
+from crmsim.schema import Section
 
 #: where the scenarios shipped with crmsim live (a checkout or an editable install)
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -47,10 +50,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 # --------------------------------------------------------------------------- schema sections
 
 
-class Market(BaseModel):
+class Market(Section):
     """What kind of business: does the customer hold a contract or just buy when they like?"""
 
-    model_config = _STRICT
     setting: Literal["contractual", "noncontractual"] = Field(
         "noncontractual",
         description="contractual: renewals every contract.period, churn decided at renewal; "
@@ -58,10 +60,9 @@ class Market(BaseModel):
     )
 
 
-class Shock(BaseModel):
+class Shock(Section):
     """From ``at`` on, multiply switching-cost components by ``factor`` (e.g. number portability)."""
 
-    model_config = _STRICT
     at: float = Field(ge=0, description="time of the shock")
     factor: float = Field(ge=0, description="multiplier of the components from then on")
     components: list[Literal["procedural", "financial", "relational"]] = Field(
@@ -69,10 +70,9 @@ class Shock(BaseModel):
         description="which components the shock changes")
 
 
-class SwitchingCost(BaseModel):
+class SwitchingCost(Section):
     """Switching costs (转换成本) in the units of the churn index: what leaving would cost."""
 
-    model_config = _STRICT
     procedural: float = Field(0.0, ge=0, description="effort of leaving (time, learning)")
     financial: float = Field(0.0, ge=0, description="money lost by leaving (fees, benefits)")
     relational: float = Field(
@@ -84,10 +84,9 @@ class SwitchingCost(BaseModel):
     shocks: list[Shock] = Field(default_factory=list, description="scheduled changes")
 
 
-class Segment(BaseModel):
+class Segment(Section):
     """A customer segment: its share of new customers and the traits that differ from the base."""
 
-    model_config = _STRICT
     share: float = Field(gt=0, le=1, description="share of customers in this segment")
     purchase_rate: RateTrait | None = Field(None, description="overrides purchase.rate")
     churn_base: ProbabilityTrait | None = Field(None, description="overrides churn.base")
@@ -95,10 +94,9 @@ class Segment(BaseModel):
     switching_cost: SwitchingCost | None = Field(None, description="overrides switching_cost")
 
 
-class Customers(BaseModel):
+class Customers(Section):
     """The customer base at the start and the traits every customer draws once."""
 
-    model_config = _STRICT
     initial: int = Field(1000, ge=0, description="customers acquired at t = 0")
     segments: dict[str, Segment] = Field(
         default_factory=dict, description="named segments with shares summing to 1 (optional)"
@@ -124,51 +122,56 @@ class Customers(BaseModel):
         return self
 
 
-class Purchase(BaseModel):
+class Purchase(Section):
     """Non-contractual buying: how often and how much."""
 
-    model_config = _STRICT
     rate: RateTrait = Field(0.1, description="purchases per time unit: a number or {dist: gamma}")
     spend: SpendTrait = Field(
         50.0, description="spend per purchase: a number or {dist: gamma_gamma, p, q, gamma}"
     )
 
 
-class Contract(BaseModel):
+class Contract(Section):
     """Contractual business: a contract renews every period at a price."""
 
-    model_config = _STRICT
     period: float = Field(30.0, gt=0, description="time between renewals")
     price: float = Field(30.0, ge=0, description="payment at acquisition and at each renewal")
 
 
-class ChurnCoefficients(BaseModel):
-    """The β_k of the churn decision p = sigmoid(logit θ + Σ β_k x_k); all 0 = textbook model."""
+class ChurnCoefficients(Section):
+    """The β of the two-stage churn decision (:mod:`crmsim.model.churn`); all 0 = textbook.
 
-    model_config = _STRICT
-    lock_in: float = Field(
-        0.0, description="β for reward lock-in: points toward a reward (0..1) + tier rank")
-    competitor: float = Field(
-        0.0, description="β for competitor pull: attractiveness × price sensitivity")
+    Intention to leave: sigmoid(logit θ + β_satisfaction · satisfaction + β_competitor · pull
+    + ...); switching barriers multiply it by exp(β_switching_cost · switching cost +
+    β_lock_in · value a member would forfeit), so they act only on customers who want to leave.
+    """
+
     satisfaction: float = Field(
-        0.0, description="β for satisfaction (negative: satisfied customers stay)"
+        0.0, description="β for satisfaction in the intention to leave (negative: satisfied "
+        "customers do not want to leave)"
     )
+    competitor: float = Field(
+        0.0, description="β for competitor pull in the intention: attractiveness × price "
+        "sensitivity")
     switching_cost: float = Field(
-        0.0, description="β for switching cost (negative: costly switching keeps customers)"
+        0.0, le=0, description="β for switching cost, a barrier (≤ 0: costly switching holds "
+        "back customers who want to leave)"
     )
+    lock_in: float = Field(
+        0.0, le=0, description="β per unit of money a leaving member would forfeit (points "
+        "value + tier discounts), a barrier (≤ 0)")
 
 
-class Churn(BaseModel):
+class Churn(Section):
     """The churn (defection, 流失) decision."""
 
-    model_config = _STRICT
     base: ProbabilityTrait = Field(
         0.1, description="churn propensity θ per decision: a probability or {dist: beta, a, b}"
     )
     coefficients: ChurnCoefficients = Field(default_factory=ChurnCoefficients)
 
 
-class Satisfaction(BaseModel):
+class Satisfaction(Section):
     """Satisfaction (满意度) from expectation disconfirmation, with adapting expectations.
 
     Each experience has perceived quality q ~ Normal(service_quality, quality_noise). Its value
@@ -178,8 +181,11 @@ class Satisfaction(BaseModel):
     toward what was experienced (``adaptation``), so exceeding expectations wears off.
     """
 
-    model_config = _STRICT
-    service_quality: float = Field(0.7, description="firm's service level: mean perceived quality")
+    service_quality: float = Field(
+        0.7, ge=0, lt=1, description="firm's service level: mean perceived quality (0..1)")
+    quality_cost: float = Field(
+        0.0, ge=0, description="cost of the service level per active customer per time unit: "
+        "quality_cost × q / (1 − q) (convex: each step towards perfection costs more)")
     quality_noise: float = Field(0.1, ge=0, description="sd of perceived quality per experience")
     fit_sd: float = Field(
         0.0, ge=0, description="sd across customers of how well the offering fits them "
@@ -196,10 +202,9 @@ class Satisfaction(BaseModel):
     disconfirmation_weight: float = Field(1.0, ge=0, description="weight of q − expectation")
 
 
-class Lifecycle(BaseModel):
+class Lifecycle(Section):
     """How lifecycle stages (生命周期) are read off behaviour."""
 
-    model_config = _STRICT
     formation_after: int = Field(
         2, ge=1, description="repeat purchases/renewals that end exploration (考察期)"
     )
@@ -226,347 +231,16 @@ class Lifecycle(BaseModel):
         return self
 
 
-class Acquisition(BaseModel):
-    """Customer acquisition (客户开发): paid marketing and word of mouth from a finite market.
+class Economics(Section):
+    """Money: margins, costs, discounting and what tenure does to a customer's profit.
 
-    *Paid*: new customers arrive as a Poisson process at ``rate`` (or ``budget`` /
-    cost per acquisition), each costing ``cost_per_acquisition``. ``selectivity`` s targets
-    "good" prospects: new customers come only from the best (1 − s) of the churn-propensity and
-    purchase-rate distributions, and finding them costs 1/(1 − s) times as much.
-
-    *Word of mouth* (Bass 1969): of ``market_size`` M prospects, each not yet a customer becomes
-    one at the hazard p + q · W/M — ``innovation`` p, ``imitation`` q — where W is the number of
-    adopters so far (``word_of_mouth: adopters``, the textbook model) or the active customers who
-    recommend minus ``detractor_weight`` × those who warn others (``word_of_mouth: satisfaction``).
-    Customers at t = 0 count as adopters; paid acquisitions also come from the M prospects.
+    Tenure effects (Reichheld & Sasser 1990, "Zero defections"): the longer a customer stays,
+    the more it spends (``spend_growth``), the more it accepts to pay (``price_premium``) and the
+    less it costs to serve (``serve_cost_decline``); each effect reaches (1 − 1/e) of its full
+    size after ``tenure_maturity`` and grows as 1 − e^(−tenure / tenure_maturity). Referrals,
+    the fourth effect, are ``acquisition.referral_rate``.
     """
 
-    model_config = _STRICT
-    rate: float = Field(0.0, ge=0, description="paid acquisitions per time unit (Poisson)")
-    budget: float = Field(
-        0.0, ge=0, description="paid marketing spend per time unit (instead of rate): "
-        "rate = budget / cost of one acquisition")
-    cost_per_acquisition: float = Field(0.0, ge=0, description="marketing cost per new customer")
-    selectivity: float = Field(
-        0.0, ge=0, lt=1, description="0: acquire anyone; s: only the best (1 − s) of prospects "
-        "(low churn propensity, high purchase rate), at cost_per_acquisition / (1 − s)")
-    market_size: int | None = Field(
-        None, ge=1, description="prospects in the market, M (null: unlimited, paid only)")
-    innovation: float = Field(0.0, ge=0, description="Bass p: adoption hazard from outside")
-    imitation: float = Field(0.0, ge=0, description="Bass q: adoption hazard from word of mouth")
-    word_of_mouth: Literal["adopters", "satisfaction"] = Field(
-        "adopters", description="adopters: every adopter recommends (Bass); satisfaction: "
-        "satisfied active customers recommend and dissatisfied ones warn")
-    promoter_satisfaction: float = Field(
-        0.0, description="satisfaction at or above this recommends (word_of_mouth: satisfaction)")
-    detractor_satisfaction: float = Field(
-        -0.1, description="satisfaction below this warns others")
-    detractor_weight: float = Field(1.0, ge=0, description="a warning outweighs a "
-                                    "recommendation this many times")
-    update_every: float = Field(
-        1.0, gt=0, description="how often word of mouth is recounted when it can change between "
-        "adoptions (satisfaction, or paid acquisitions alongside)")
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        if self.rate and self.budget:
-            raise ValueError(f"give rate ({self.rate:g}) or budget ({self.budget:g}), not both")
-        if self.budget and not self.cost_per_acquisition:
-            raise ValueError(f"budget = {self.budget:g} needs cost_per_acquisition > 0")
-        if (self.innovation or self.imitation) and self.market_size is None:
-            raise ValueError("innovation and imitation (word of mouth) need market_size, the "
-                             "number of prospects M")
-        return self
-
-    @property
-    def paid_rate(self) -> float:
-        """Paid acquisitions per time unit (from rate, or budget / cost per acquisition)."""
-        if self.budget:
-            return self.budget * (1 - self.selectivity) / self.cost_per_acquisition
-        return self.rate
-
-    @property
-    def paid_cost(self) -> float:
-        """Cost of one paid acquisition, selectivity included."""
-        return self.cost_per_acquisition / (1 - self.selectivity)
-
-
-class Shift(BaseModel):
-    """Agents on duty during part of each ``service.schedule_period``."""
-
-    model_config = _STRICT
-    start: float = Field(ge=0, description="start, from the beginning of the period")
-    end: float = Field(gt=0, description="end, from the beginning of the period")
-    agents: int = Field(ge=0, description="agents on duty in this shift")
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.end <= self.start:
-            raise ValueError(f"a shift must end after it starts (start {self.start:g}, "
-                             f"end {self.end:g})")
-        return self
-
-
-class Recovery(BaseModel):
-    """Service recovery: what each complaint outcome does to satisfaction.
-
-    Added to satisfaction (in its units) when the outcome is known; a failure itself lowers the
-    experienced quality (``service.failure_severity``). Defaults follow the TARP studies' order:
-    quickly resolved > resolved > did not complain (0) > unresolved, and a failed recovery hurts
-    again (double deviation).
-    """
-
-    model_config = _STRICT
-    quick: float = Field(0.12, description="resolved within service.quick_resolution")
-    resolved: float = Field(0.06, description="resolved, but not quickly")
-    unresolved: float = Field(-0.08, description="not resolved (after the callback, if any)")
-    abandoned: float = Field(
-        -0.05, description="hung up before being answered (complaints and routine inquiries)")
-    paradox: bool = Field(
-        False, description="service-recovery paradox: a quick resolution lifts satisfaction "
-        "above its pre-failure level (satisfaction only, not the churn decision)")
-    paradox_bonus: float = Field(0.05, ge=0, description="how far above, with paradox on")
-
-
-class Service(BaseModel):
-    """The service desk (呼叫中心) and complaint handling (投诉处理).
-
-    A SimPy PriorityResource with ``agents`` servers. Routine inquiries arrive from every active
-    customer at ``contact_rate``; a purchase or renewal fails with ``failure_rate`` and the
-    customer then complains with its own complaint propensity and waits for the outcome before
-    deciding whether to stay. ``agents: 0`` means no desk (complaints go unanswered).
-    """
-
-    model_config = _STRICT
-    agents: int = Field(0, ge=0, description="agents on duty (without a schedule)")
-    handle_time: float = Field(0.005, gt=0, description="mean handling time of a contact")
-    handle_distribution: Literal["exponential", "lognormal"] = Field(
-        "exponential", description="distribution of handling times")
-    handle_cv: float = Field(1.0, gt=0, description="coefficient of variation (lognormal)")
-    contact_rate: float = Field(
-        0.0, ge=0, description="routine inquiries per active customer per time unit")
-    failure_rate: Probability = Field(
-        0.0, description="probability that a purchase or renewal is a service failure")
-    failure_severity: float = Field(0.3, ge=0, description="drop in perceived quality")
-    double_deviation: float = Field(
-        1.0, ge=0, description="a repeated failure hurts (1 + this) times as much")
-    patience: float | None = Field(
-        None, gt=0, description="mean caller patience (exponential); null: nobody hangs up")
-    sla_target: float = Field(0.00014, gt=0, description="answer within this (service level)")
-    resolution_probability: Probability = Field(
-        0.7, description="first-contact resolution probability")
-    empowerment: Probability = Field(
-        0.0, description="share of the unresolved gap that empowered agents close")
-    callback_delay: float | None = Field(
-        1.0, gt=0, description="an unresolved complaint gets a callback after this; null: none")
-    callback_resolution: Probability = Field(0.5, description="resolution probability of it")
-    quick_resolution: float = Field(0.1, gt=0, description="resolved within this is 'quick'")
-    priority: dict[str, int] = Field(
-        default_factory=dict, description="desk priority by segment (lower is served first)")
-    complaint_priority: int = Field(
-        0, description="added to a complaint's priority (negative: complaints first)")
-    schedule: list[Shift] = Field(
-        default_factory=list, description="agents by time of period (overrides agents)")
-    schedule_period: float = Field(1.0, gt=0, description="length of the schedule's period")
-    wage: float = Field(0.0, ge=0, description="cost per agent on duty per time unit")
-
-
-class Tier(BaseModel):
-    """A membership tier (会员等级), reached by trailing spend."""
-
-    model_config = _STRICT
-    name: str = Field(description="e.g. silver, gold")
-    min_spend: float = Field(ge=0, description="trailing spend needed (see rewards.tier_window)")
-    discount: Probability = Field(0.0, description="price discount for the tier")
-    priority_boost: int = Field(0, ge=0, description="desk priority gained (served earlier)")
-    expectation_lift: float = Field(
-        0.0, ge=0, description="how much the tier raises what the member expects")
-
-
-class Rewards(BaseModel):
-    """A loyalty programme (积分 / 会员): points, redemptions, expiry and tiers."""
-
-    model_config = _STRICT
-    enabled: bool = Field(False, description="switch the programme on")
-    enrolment: Probability = Field(0.5, description="share of customers who join")
-    self_selection: float = Field(
-        1.0, ge=0, description="how much more heavy buyers join (0: joining is random)")
-    points_per_unit: float = Field(1.0, ge=0, description="points per unit of money spent")
-    redemption_threshold: float = Field(500.0, gt=0, description="points for one reward")
-    redemption_value: float = Field(10.0, ge=0, description="cost of one reward to the firm")
-    expiry: float | None = Field(
-        365.0, gt=0, description="points expire after this long without a purchase; null: never")
-    fixed_cost: float = Field(0.0, ge=0, description="running cost per time unit")
-    tiers: list[Tier] = Field(default_factory=list, description="tiers, lowest first")
-    tier_window: float = Field(
-        365.0, gt=0, description="time scale of the trailing spend (exponentially weighted)")
-    goal_gradient: float = Field(
-        0.0, ge=0, description="purchase rate × (1 + this × progress) as a reward nears")
-    post_reward_slump: Probability = Field(
-        0.0, description="purchase rate × (1 − this) for the gap after a redemption")
-
-    @model_validator(mode="after")
-    def _tiers_ordered(self):
-        spends = [t.min_spend for t in self.tiers]
-        if spends != sorted(spends):
-            raise ValueError(f"rewards.tiers must be listed lowest first (min_spend {spends})")
-        return self
-
-
-class TierLevel(BaseModel):
-    """What the firm gives customers of one value tier."""
-
-    model_config = _STRICT
-    desk_priority: int = Field(0, description="added to desk priority (negative: served first)")
-    retention_offers: bool = Field(True, description="eligible for retention offers")
-    win_back_effort: float = Field(
-        1.0, ge=0, description="multiplies win-back success probability and cost (0: no attempt)")
-
-
-class Tiering(BaseModel):
-    """Customer tiering (客户分级): a periodic value classification and what each tier gets.
-
-    Every ``every`` the active customers are classified by ``method``: ``abc`` — Pareto classes
-    of margin so far (A: the first ``abc_cuts[0]`` of value → key, B → ordinary, C → small);
-    ``rfm`` — RFM total score (quintiles of recency, frequency, money), ranked; ``clv`` — margin
-    per time unit so far (what the constant-retention CLV ranks by), ranked. Ranked methods put
-    the top ``shares[0]`` in key (关键客户), the next ``shares[1]`` in ordinary (普通客户), the rest
-    in small (小客户). ``drop_unprofitable`` stops serving small customers whose margin per time
-    unit is below ``economics.cost_to_serve``.
-    """
-
-    model_config = _STRICT
-    enabled: bool = Field(False, description="switch tiering on")
-    method: Literal["abc", "rfm", "clv"] = Field("abc", description="how value is measured")
-    every: float = Field(30.0, gt=0, description="time between classifications")
-    abc_cuts: tuple[Probability, Probability] = Field(
-        (0.8, 0.95), description="cumulative value shares ending classes A and B")
-    shares: tuple[Probability, Probability] = Field(
-        (0.2, 0.3), description="shares of customers in key and ordinary (rfm, clv)")
-    key: TierLevel = Field(default_factory=lambda: TierLevel(desk_priority=-1,
-                                                             win_back_effort=2.0))
-    ordinary: TierLevel = Field(default_factory=TierLevel)
-    small: TierLevel = Field(default_factory=lambda: TierLevel(
-        desk_priority=1, retention_offers=False, win_back_effort=0.5))
-    drop_unprofitable: bool = Field(
-        False, description="stop serving small customers whose margin per time unit so far is "
-        "below economics.cost_to_serve")
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.abc_cuts[0] > self.abc_cuts[1] or self.abc_cuts[0] <= 0:
-            raise ValueError(f"abc_cuts {list(self.abc_cuts)} must satisfy 0 < A cut <= B cut")
-        if sum(self.shares) > 1:
-            raise ValueError(f"shares {list(self.shares)} of key and ordinary exceed 1")
-        return self
-
-
-class EarlyWarning(BaseModel):
-    """Churn early warning and retention offers (流失预警 / 挽留).
-
-    Every ``every`` the firm scores the customers in its active file (contractual: active
-    contracts; non-contractual: everyone who bought within ``active_window`` — the firm cannot
-    see a silent drop-out) and makes a retention offer to those whose targeting value is at or
-    above ``threshold``, or to the ``top_k`` highest. Targeting by ``score``: recency against the
-    customer's own purchase rhythm, satisfaction drop since the last scan, complaints since the
-    last scan (weighted); ``risk`` and ``uplift``: the true churn probability, and the true
-    reduction of it an offer brings (an oracle — the lab knows both); ``random``: a lottery.
-    An offer pushes the churn index by ``offer_effect`` (× the customer's price sensitivity when
-    ``response: price_sensitivity``) for ``offer_duration``.
-    """
-
-    model_config = _STRICT
-    enabled: bool = Field(False, description="switch the warning scan on")
-    every: float = Field(30.0, gt=0, description="time between scans")
-    window: float = Field(60.0, gt=0, description="a warning is right if the customer churns "
-                          "within this after the scan (or is already gone)")
-    active_window: float = Field(
-        365.0, gt=0, description="non-contractual: the firm's active file is everyone who "
-        "bought within this")
-    recency_weight: float = Field(1.0, ge=0, description="score per mean gap of silence beyond "
-                                  "the customer's own rhythm")
-    satisfaction_weight: float = Field(5.0, ge=0, description="score per unit of satisfaction "
-                                       "drop since the last scan")
-    dissatisfaction_weight: float = Field(
-        0.0, ge=0, description="score per unit of satisfaction below 0 (a survey's level)")
-    complaint_weight: float = Field(1.0, ge=0, description="score per complaint since the last "
-                                    "scan")
-    targeting: Literal["score", "risk", "uplift", "random"] = Field(
-        "score", description="what ranks customers for offers")
-    threshold: float | None = Field(None, description="offer when the targeting value is at "
-                                    "least this")
-    top_k: int | None = Field(None, ge=0, description="offer to the k highest per scan")
-    offer_cost: float = Field(10.0, ge=0, description="cost of one offer")
-    offer_effect: float = Field(-2.0, le=0, description="push on the churn index while the "
-                                "offer lasts (negative: keeps customers)")
-    response: Literal["uniform", "price_sensitivity"] = Field(
-        "price_sensitivity", description="uniform: every customer responds with offer_effect; "
-        "price_sensitivity: offer_effect × the customer's price sensitivity")
-    offer_duration: float = Field(60.0, gt=0, description="how long an offer acts")
-
-    @model_validator(mode="after")
-    def _one_rule(self):
-        if self.enabled and (self.threshold is None) == (self.top_k is None):
-            raise ValueError("give exactly one of threshold and top_k "
-                             f"(threshold {self.threshold}, top_k {self.top_k})")
-        return self
-
-
-class WinBackSuccess(BaseModel):
-    """Chance that one win-back approach succeeds, by the reason the customer left."""
-
-    model_config = _STRICT
-    natural: Probability = Field(0.15, description="left for its own reasons")
-    dissatisfaction: Probability = Field(0.10, description="left dissatisfied")
-    service_failure: Probability = Field(0.05, description="left after a service failure")
-    low_switching_cost: Probability = Field(0.15, description="left because leaving was easy")
-    reward_lock_in: Probability = Field(0.15, description="left despite reward lock-in")
-    competitor: Probability = Field(0.25, description="lured by a competitor (price)")
-
-
-class WinBack(BaseModel):
-    """Win-back (客户赢回): approaching churned customers.
-
-    ``delay`` after a customer churns the firm approaches it, up to ``attempts`` times ``delay``
-    apart. Success probability is ``success`` for the churn reason × the tier's
-    ``win_back_effort`` × (1 + ``discount_response`` × ``discount``), at most 1; an attempt
-    costs ``cost`` × effort. A won-back customer pays ``1 − discount`` of the price for
-    ``discount_duration`` and returns with expectations raised by ``expectation_lift``.
-    """
-
-    model_config = _STRICT
-    enabled: bool = Field(False, description="switch win-back on")
-    delay: float = Field(30.0, gt=0, description="time from churn to the first approach")
-    attempts: int = Field(1, ge=1, description="approaches at most")
-    success: WinBackSuccess = Field(default_factory=WinBackSuccess)
-    cost: float = Field(20.0, ge=0, description="cost of one approach (effort 1)")
-    discount: Probability = Field(0.0, description="price discount offered to come back")
-    discount_response: float = Field(2.0, ge=0, description="success × (1 + this × discount)")
-    discount_duration: float = Field(90.0, gt=0, description="how long the discount lasts")
-    expectation_lift: float = Field(0.1, ge=0, description="how much more a returning customer "
-                                    "expects")
-
-
-class CompetitorStep(BaseModel):
-    """From ``at`` on, the competitor's attractiveness is ``value``."""
-
-    model_config = _STRICT
-    at: float = Field(ge=0, description="time")
-    value: float = Field(description="attractiveness (0: none; 1: a strong rival offer)")
-
-
-class Competitor(BaseModel):
-    """A rival's pull (竞争对手), acting most on price-sensitive customers."""
-
-    model_config = _STRICT
-    attractiveness: float = Field(0.0, description="attractiveness before the schedule")
-    schedule: list[CompetitorStep] = Field(default_factory=list, description="changes over time")
-
-
-class Economics(BaseModel):
-    """Money: margins, costs and discounting."""
-
-    model_config = _STRICT
     margin_rate: Probability = Field(0.3, description="margin as a share of revenue")
     discount_rate: float = Field(
         0.0, ge=0, description="per time unit; a cash flow at t is worth (1 + i)^(-t)"
@@ -574,12 +248,26 @@ class Economics(BaseModel):
     fixed_cost: float = Field(0.0, ge=0, description="overhead per time unit")
     cost_to_serve: float = Field(
         0.0, ge=0, description="cost per active customer per time unit (account, mailing, care)")
+    spend_growth: float = Field(
+        0.0, ge=0, description="a mature customer spends up to this share more per purchase "
+        "(or bill): buying more")
+    price_premium: float = Field(
+        0.0, ge=0, description="a mature customer pays up to this share more: loyal customers "
+        "are less price-sensitive")
+    serve_cost_decline: Probability = Field(
+        0.0, description="serving a mature customer costs up to this share less (it knows the "
+        "firm's ways)")
+    tenure_maturity: float = Field(
+        365.0, gt=0, description="time constant of the tenure effects (63% reached after it)")
+
+    def tenure_factor(self, tenure: float) -> float:
+        """How far tenure effects have grown for a customer of this tenure (0 → 1)."""
+        return -math.expm1(-tenure / self.tenure_maturity)
 
 
-class Scenario(BaseModel):
-    """A complete, validated scenario. Build one with :func:`load_scenario` or ``Scenario()``."""
+class CoreScenario(Section):
+    """The core of every scenario; :data:`Scenario` adds one section per registered policy."""
 
-    model_config = _STRICT
     name: str = Field("scenario", description="short name used in tables and plots")
     description: str = Field("", description="what the scenario shows, for the scenario list")
     time_unit: str = Field("day", description="label of the time unit of every rate and duration")
@@ -593,35 +281,16 @@ class Scenario(BaseModel):
     satisfaction: Satisfaction = Field(default_factory=Satisfaction)
     switching_cost: SwitchingCost = Field(default_factory=SwitchingCost)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
-    acquisition: Acquisition = Field(default_factory=Acquisition)
-    service: Service = Field(default_factory=Service)
-    recovery: Recovery = Field(default_factory=Recovery)
-    rewards: Rewards = Field(default_factory=Rewards)
-    tiering: Tiering = Field(default_factory=Tiering)
-    warning: EarlyWarning = Field(default_factory=EarlyWarning)
-    win_back: WinBack = Field(default_factory=WinBack)
-    competitor: Competitor = Field(default_factory=Competitor)
     economics: Economics = Field(default_factory=Economics)
 
     _source: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _market_holds_base(self):
-        size = self.acquisition.market_size
-        if size is not None and self.customers.initial > size:
-            raise ValueError(f"customers.initial ({self.customers.initial}) exceeds "
-                             f"acquisition.market_size ({size})")
-        return self
-
-    @model_validator(mode="after")
-    def _segments_exist(self):
-        names = list(self.customers.segments) or ["all"]
-        for key in self.service.priority:
-            if key not in names:
-                guess = difflib.get_close_matches(key, names, n=1)
-                hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-                raise ValueError(f"service.priority has segment '{key}'{hint}; segments: "
-                                 f"{', '.join(names)}")
+    def _policies_agree(self):
+        """Each policy checks how its section combines with the rest (e.g. the desk's
+        priorities name existing segments)."""
+        for policy in REGISTRY:
+            policy.check(self)
         return self
 
     @property
@@ -646,6 +315,20 @@ class Scenario(BaseModel):
         result = from_dict(data, source=source if self._source is None else self._source)
         result._source = self._source
         return result
+
+
+def _assemble() -> type[CoreScenario]:
+    """The scenario model: the core sections plus every registered policy's sections."""
+    fields = {key: (section, Field(default_factory=section, description=(section.__doc__ or "")
+                                   .strip().splitlines()[0]))
+              for policy in REGISTRY for key, section in policy.SECTIONS.items()}
+    return create_model("Scenario", __base__=CoreScenario, __module__=__name__,
+                        __doc__="A complete, validated scenario. Build one with "
+                        ":func:`load_scenario` or ``Scenario()``.", **fields)
+
+
+#: the scenario schema (a pydantic model): core sections, then each policy's, in registry order
+Scenario = _assemble()
 
 
 # --------------------------------------------------------------------------- loading

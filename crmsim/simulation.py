@@ -16,12 +16,9 @@ import numpy as np
 import pandas as pd
 
 from crmsim.model import churn as churn_rule
+from crmsim.model.customer import TIERS
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market, loyalty_type
-from crmsim.policies import service_desk
-from crmsim.policies.early_warning import warning_kpis
-from crmsim.policies.tiering import TIERS
-from crmsim.policies.win_back import win_back_kpis
 from crmsim.results import Ledger, RunResult, timeseries_table
 from crmsim.scenario import Scenario
 
@@ -56,19 +53,19 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
     ledger = Ledger(cols, acquired_at, scenario.customers.initial,
                     scenario.economics.margin_rate, scenario.economics.discount_rate)
     entropy = seed_sequence.entropy if isinstance(seed_sequence.entropy, int) else None
+    builders = {
+        "events": lambda: rec.events_table(cols),
+        "customers": lambda: customers_table(market, ledger),
+        "timeseries": lambda: timeseries_table(rec.snapshots, ledger, [
+            lambda ends, p=p: p.period_columns(ends) for p in market.policies]),
+    }
+    for policy in market.policies:
+        builders.update(policy.tables())
     return RunResult(
         scenario=scenario,
         seed=seed if isinstance(seed, (int, np.integer)) else entropy,
         kpis=compute_kpis(market, ledger),
-        builders={
-            "events": lambda: rec.events_table(cols),
-            "customers": lambda: customers_table(market, ledger),
-            "timeseries": lambda: timeseries_table(rec.snapshots, ledger, market.desk),
-            "recovery": lambda: (market.desk.recovery_table() if market.desk is not None
-                                 else service_desk.recovery_table([])),
-            "contacts": lambda: (market.desk.log() if market.desk is not None
-                                 else service_desk.contact_log()),
-        },
+        builders=builders,
         extra={"spawn_key": tuple(seed_sequence.spawn_key)},
     )
 
@@ -100,18 +97,16 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
             "expectation": [c.expectation for c in cs],
             "satisfaction": [c.satisfaction for c in cs],
             "last_purchase": money["last_purchase"],
-            "complaints": service_desk.complaint_counts(market.desk, len(cs)),
+            "complaints": market.customer_records()["complaints"],
             "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         }
     )
     table = table.assign(**loyalty_columns(market))
     table["loyalty_at_reference"] = pd.Categorical(
         [c.loyalty_at_reference or "not yet" for c in cs], categories=[*LOYALTY_TYPES, "not yet"])
-    if market.rewards is not None:
-        table["member"] = [c.membership is not None for c in cs]
-        table["points"] = [c.membership.points if c.membership else 0.0 for c in cs]
-        table["member_tier"] = [market.rewards.tier_name(c.membership.tier) if c.membership
-                                else "none" for c in cs]
+    for policy in market.policies:
+        for name, column in policy.customer_columns(cs).items():
+            table[name] = column
     return table
 
 
@@ -120,19 +115,23 @@ VALUE_TIERS = [*TIERS, "none"]
 LOYALTY_TYPES = ["true", "latent", "spurious", "none"]
 #: the course's finer loyalty types (MOOC ch. 8 / textbook ch. 9)
 COURSE_TYPES = ["超值 true", "激励 incentive", "惰性 inertia", "潜在 latent", "无 none"]
-_LOCK_IN_TERMS = ("low_switching_cost", "reward_lock_in")
 _SATISFACTION_TERMS = ("dissatisfaction", "service_failure")
 
 
 def loyalty_columns(market: Market) -> dict[str, list]:
     """Loyalty type, the retention decomposition and the course type of every customer.
 
-    For an active customer at the horizon, the churn probability p = sigmoid(logit θ + Σ terms)
-    is recomputed without the satisfaction terms and without the lock-in terms (switching cost,
-    reward lock-in): ``retention_from_satisfaction`` and ``retention_from_lock_in`` are how much
-    each lowers p. The course type follows from what keeps a repeat customer: satisfaction
-    (超值, true), rewards (激励, incentive) or switching costs / habit (惰性, inertia); satisfied
-    customers without repeat patronage are latent (潜在). Churned customers get NaN and "none".
+    One classification: Dick & Basu's ``loyalty_type`` (relative attitude — satisfaction ≥ 0 —
+    × repeat patronage: true / latent / spurious / none). ``course_loyalty`` names the same
+    groups in the course's terms and splits spurious loyalty by what holds the customer:
+    true → 超值 (true), latent → 潜在 (latent), no loyalty → 无 (none), spurious → 激励
+    (incentive) when the points and tier benefits it would forfeit are its larger barrier,
+    else 惰性 (inertia: switching costs and habit).
+
+    For an active customer at the horizon the churn probability p is recomputed without the
+    satisfaction terms of the intention and without the switching barriers:
+    ``retention_from_satisfaction`` and ``retention_from_lock_in`` are how much each lowers p.
+    Churned customers (no patronage left: latent or none) get NaN.
     """
     threshold = market.scenario.lifecycle.formation_after
     out = {k: [] for k in ("loyalty_type", "churn_probability", "retention_from_satisfaction",
@@ -145,32 +144,27 @@ def loyalty_columns(market: Market) -> dict[str, list]:
             for key in ("churn_probability", "retention_from_satisfaction",
                         "retention_from_lock_in"):
                 out[key].append(math.nan)
-            out["course_loyalty"].append("无 none")
+            out["course_loyalty"].append(_COURSE_OF[kind])
             continue
-        terms = market.churn_terms(c)
-        total = sum(terms.values())
-        p = churn_rule.probability(c.churn_propensity, total)
+        terms, barriers = market.churn_drivers(c)
+        push, barrier = sum(terms.values()), sum(barriers.values())
+        theta = c.churn_propensity
+        p = churn_rule.probability(theta, push, barrier)
         no_sat = churn_rule.probability(
-            c.churn_propensity, total - sum(terms.get(k, 0.0) for k in _SATISFACTION_TERMS))
-        no_lock = churn_rule.probability(
-            c.churn_propensity, total - sum(terms.get(k, 0.0) for k in _LOCK_IN_TERMS))
-        from_sat, from_lock = no_sat - p, no_lock - p
+            theta, push - sum(terms.get(k, 0.0) for k in _SATISFACTION_TERMS), barrier)
+        no_lock = churn_rule.probability(theta, push)
         out["churn_probability"].append(p)
-        out["retention_from_satisfaction"].append(from_sat)
-        out["retention_from_lock_in"].append(from_lock)
-        if kind in ("true", "spurious"):
-            if kind == "true" and from_sat >= from_lock:
-                course = "超值 true"
-            elif -terms.get("reward_lock_in", 0.0) > -terms.get("low_switching_cost", 0.0):
-                course = "激励 incentive"
-            else:
-                course = "惰性 inertia"
-        else:
-            course = "潜在 latent" if kind == "latent" else "无 none"
-        out["course_loyalty"].append(course)
+        out["retention_from_satisfaction"].append(no_sat - p)
+        out["retention_from_lock_in"].append(no_lock - p)
+        out["course_loyalty"].append(_COURSE_OF[kind] if kind != "spurious" else (
+            "激励 incentive" if barriers.get("reward_lock_in", 0.0) < barriers.get(
+                "switching_cost", 0.0) else "惰性 inertia"))
     out["loyalty_type"] = pd.Categorical(out["loyalty_type"], categories=LOYALTY_TYPES)
     out["course_loyalty"] = pd.Categorical(out["course_loyalty"], categories=COURSE_TYPES)
     return out
+
+
+_COURSE_OF = {"true": "超值 true", "latent": "潜在 latent", "none": "无 none"}
 
 
 def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
@@ -197,10 +191,8 @@ def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
         npv_profit=money["npv_margin"] - npv_costs,
         mean_satisfaction=float(np.mean(satisfaction)) if satisfaction else math.nan,
     )
-    kpis.update(desk_kpis(market))
-    kpis.update(policy_kpis(market))
-    if market.rewards is not None:
-        kpis.update(market.rewards.kpis(market.customers))
+    for policy in market.policies:
+        kpis.update(policy.kpis())
     kpis.update(churn_by_loyalty(market))
     return {k: _plain(v) for k, v in kpis.items()}
 
@@ -211,30 +203,6 @@ def _plain(value):
     if isinstance(value, float):
         return math.nan if value != value else float(value)
     return value
-
-
-def policy_kpis(market: Market) -> dict[str, float]:
-    """Acquisition, tiering, early-warning and win-back KPIs (zeros and NaNs when off)."""
-    horizon = market.scenario.horizon
-    kpis = market.acquisition.kpis()
-    if market.tiering is not None:
-        kpis.update(market.tiering.kpis())
-    if market.warning is not None:
-        kpis.update(market.warning.kpis(horizon))
-    else:
-        empty = np.zeros(0)
-        kpis.update(warning_kpis([], [], empty, empty, empty, 1.0, 1.0, horizon))
-    wb = market.win_back_policy
-    kpis.update(win_back_kpis(wb.attempts if wb else 0, wb.successes if wb else 0,
-                              market.customers if wb else [], horizon))
-    return kpis
-
-
-def desk_kpis(market: Market) -> dict[str, float]:
-    """The service-desk KPIs (zeros and NaNs when the scenario has no desk)."""
-    if market.desk is not None:
-        return market.desk.kpis(market.scenario.horizon)
-    return service_desk.desk_kpis(service_desk.contact_log(), market.scenario.service.sla_target)
 
 
 def churn_by_loyalty(market: Market) -> dict[str, float]:

@@ -37,16 +37,13 @@ from scipy import special
 
 
 class Purpose(IntEnum):
-    """What a stream is used for; each is independent of the others."""
+    """What a stream of the core model is used for; each is independent of the others.
+
+    Policies number their own streams (``Policy.PURPOSES``, checked unique by the registry).
+    """
 
     TRAITS = 0  # latent traits, drawn once at creation
     EVENTS = 1  # a customer's per-event draws (CustomerDraws)
-    CONTACTS = 2  # a customer's routine inquiries (gaps)
-    HANDLING = 3  # handling times, patience and callbacks of a customer's contacts
-    WIN_BACK = 4  # a churned customer's win-back approaches
-    ACQUISITION = 10  # the firm's acquisition arrivals (owner 0)
-    WORD_OF_MOUTH = 11  # word-of-mouth (Bass) adoptions (owner 0)
-    WARNING = 12  # random targeting of the early-warning scan (owner: the scan's number)
 
 
 class Column(IntEnum):

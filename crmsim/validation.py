@@ -98,8 +98,7 @@ def check_bgnbd(scenario: Scenario, seed: int = 0, fit: bool = True) -> pd.DataF
     rate, base = scenario.purchase.rate, scenario.churn.base
     _require(isinstance(rate, GammaDist), "purchase.rate", rate, "{dist: gamma, shape, rate}",
              "BG/NBD")
-    _require(isinstance(base, BetaDist) and base.a > 1, "churn.base", base,
-             "{dist: beta, a, b} with a > 1", "BG/NBD")
+    _require(isinstance(base, BetaDist), "churn.base", base, "{dist: beta, a, b}", "BG/NBD")
     _require(scenario.market.setting == "noncontractual", "market.setting",
              scenario.market.setting, "noncontractual", "BG/NBD")
     res = simulate(scenario, seed)

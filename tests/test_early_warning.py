@@ -9,7 +9,8 @@ import pytest
 import crmsim
 from crmsim.model import churn as churn_rule
 from crmsim.model.market import Market
-from crmsim.results import CHURN, SAVED
+from crmsim.policies.early_warning import SAVED
+from crmsim.results import CHURN
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def contract_warning():
         "service.failure_rate": 0.1, "service.failure_severity": 0.6,
         "warning.enabled": True, "warning.every": 1, "warning.window": 2, "warning.top_k": 200,
         "warning.dissatisfaction_weight": 10,
+        "warning.survey_rate": 1.0, "warning.survey_noise": 0.0,  # a perfect survey
     })
 
 
@@ -55,7 +57,7 @@ def test_precision_and_recall_recomputed_from_the_scans(contract_warning):
                            "kind": np.frombuffer(market.recorder.kind, np.int8)})
     exits = events[events["kind"].isin([CHURN, SAVED])]
     tp = warned = positives = 0
-    for t, ids, flags, active in market.warning.scans:
+    for t, ids, flags, active, _ in market.policy("warning").scans:
         if t + window > horizon:
             continue
         for cid, flag, alive in zip(ids, flags, active, strict=True):
@@ -64,7 +66,7 @@ def test_precision_and_recall_recomputed_from_the_scans(contract_warning):
             tp += positive and flag
             warned += flag
             positives += positive
-    kpis = market.warning.kpis(horizon)
+    kpis = market.policy("warning").kpis()
     assert kpis["warning_precision"] == pytest.approx(tp / warned)
     assert kpis["warning_recall"] == pytest.approx(tp / positives)
 
@@ -109,12 +111,14 @@ def test_uplift_is_the_true_reduction_and_favours_responsive_customers(contract_
     sc = contract_warning.with_overrides({"warning.targeting": "uplift"})
     market = Market(sc, np.random.SeedSequence(4))
     market.add_customers(0, 300, at=0.0)
-    policy = market.warning
+    policy = market.policy("warning")
     c = market.customers[7]
-    push = sum(market.churn_terms(c).values())
-    expected = (churn_rule.probability(c.churn_propensity, push)
+    terms, barriers = market.churn_drivers(c)
+    push, barrier = sum(terms.values()), sum(barriers.values())
+    expected = (churn_rule.probability(c.churn_propensity, push, barrier)
                 - churn_rule.probability(c.churn_propensity,
-                                         push + sc.warning.offer_effect * c.price_sensitivity))
+                                         push + sc.warning.offer_effect * c.price_sensitivity,
+                                         barrier))
     assert policy.uplift(c) == pytest.approx(expected)
     # with a common churn propensity, uplift ranks by price sensitivity (the response)
     values = policy.targeting_values(market.customers, 0.0, 0, market.customer_records())

@@ -101,10 +101,32 @@ def test_wrong_type_names_key_value_and_rule(write):
         ({"churn.base": {"dist": "beta", "a": 0, "b": 1}}, "churn.base.a = 0"),
         ({"acquisition.rate": -1}, "acquisition.rate = -1"),
         ({"horizon": 0}, "horizon = 0: input should be greater than 0"),
+        # not finite: a horizon of infinity never ends, NaN poisons every KPI
+        ({"horizon": float("inf")}, "horizon = inf: input should be a finite number"),
+        ({"satisfaction.service_quality": float("nan")},
+         "satisfaction.service_quality = nan: input should be a finite number"),
+        ({"churn.base": {"dist": "beta", "a": float("inf"), "b": 1}},
+         "churn.base.a = inf: input should be a finite number"),
+        ({"warning.offer_effect": float("-inf")}, "warning.offer_effect = -inf"),
+        # a switch is not a number (YAML's true would otherwise pass as 1)
+        ({"customers.initial": True}, "customers.initial = True: a number is required, not true"),
+        ({"service.agents": False}, "service.agents = False: a number is required, not false"),
+        ({"churn.base": True}, "churn.base = True: a number is required"),
     ],
 )
 def test_out_of_range_values(overrides, fragment):
     assert fragment in _error(Scenario().with_overrides, overrides)
+
+
+def test_finite_and_switch_rules_reach_yaml_files(write):
+    path = write("bad.yaml", "horizon: .inf\ncustomers: {initial: true}\n")
+    message = _error(crmsim.load_scenario, path)
+    assert "horizon = inf: input should be a finite number" in message
+    assert "customers.initial = True: a number is required, not true" in message
+
+
+def test_switches_still_take_booleans():
+    assert Scenario().with_overrides({"rewards.enabled": True}).rewards.enabled is True
 
 
 def test_override_through_a_number_is_explained():

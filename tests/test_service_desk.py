@@ -12,8 +12,8 @@ import simpy
 import crmsim
 import crmsim.policies.service_desk as desk_module
 from crmsim.model.market import SegmentParams
-from crmsim.policies.service_desk import INQUIRY, ServiceDesk, desk_figures
-from crmsim.scenario import Service, SwitchingCost
+from crmsim.policies.service_desk import INQUIRY, Service, ServiceDesk, desk_figures
+from crmsim.scenario import SwitchingCost
 from crmsim.validation import check_erlang_c, validation_scenario
 
 

@@ -61,8 +61,8 @@ def test_columns_have_their_distributions():
 
 
 def test_plain_streams_are_reproducible_and_exponential():
-    a = _streams().stream(Purpose.ACQUISITION, 0, "exponential")
-    b = _streams().stream(Purpose.ACQUISITION, 0, "exponential")
+    a = _streams().stream(10, 0, "exponential")
+    b = _streams().stream(10, 0, "exponential")
     x = np.array([a.next() for _ in range(20000)])
     assert np.array_equal(x[:100], [b.next() for _ in range(100)])
     assert abs(x.mean() - 1) < 4 / np.sqrt(len(x))

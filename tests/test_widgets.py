@@ -27,7 +27,7 @@ def test_controls_follow_the_schema(small):
     agents = control_for(small, "service.agents", (0, 10, 1))
     assert isinstance(agents, w.IntSlider)
     with pytest.raises(crmsim.ScenarioError, match="no finite range"):
-        control_for(small, "satisfaction.service_quality")
+        control_for(small, "satisfaction.initial_expectation")
     with pytest.raises(crmsim.ScenarioError, match="not a key"):
         control_for(small, "satisfaction.nothing")
 

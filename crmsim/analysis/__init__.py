@@ -3,17 +3,32 @@
 * :mod:`~crmsim.analysis.stats` — confidence intervals for means and proportions;
 * :mod:`~crmsim.analysis.clv` — discounting and customer lifetime value;
 * :mod:`~crmsim.analysis.survival` — the shifted-beta-geometric model and empirical survival;
-* :mod:`~crmsim.analysis.bgnbd` — the BG/NBD model: expected purchases and maximum likelihood;
+* :mod:`~crmsim.analysis.bgnbd` — the BG/NBD model: expected purchases (unconditional and given
+  a customer's history), P(alive), the posterior of a customer's rate and drop-out probability,
+  and maximum likelihood;
+* :mod:`~crmsim.analysis.gamma_gamma` — the Gamma–Gamma model of spend per purchase: maximum
+  likelihood, posterior and conditional expected spend;
+* :mod:`~crmsim.analysis.mle` — log-parameterised maximum likelihood from several starts, with
+  standard errors from the Hessian;
 * :mod:`~crmsim.analysis.rfm` — the recency/frequency/monetary summary and RFM scores of a
   transactions table;
 * :mod:`~crmsim.analysis.abc` — ABC (Pareto) classes of customers by value;
 * :mod:`~crmsim.analysis.bass` — the Bass diffusion model of adoption;
-* :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk.
+* :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk;
+* :mod:`~crmsim.analysis.tenure` — profit per customer by year of tenure (Reichheld & Sasser).
 """
 
 from crmsim.analysis.abc import ABC_CLASSES, abc_classes, abc_table
 from crmsim.analysis.bass import bass_adoption_rate, bass_cdf, bass_peak_time
-from crmsim.analysis.bgnbd import bgnbd_expected_purchases, bgnbd_log_likelihood, fit_bgnbd
+from crmsim.analysis.bgnbd import (
+    bgnbd_conditional_expected_purchases,
+    bgnbd_expected_purchases,
+    bgnbd_log_likelihood,
+    bgnbd_posterior,
+    bgnbd_probability_alive,
+    bgnbd_total_log_likelihood,
+    fit_bgnbd,
+)
 from crmsim.analysis.clv import (
     cac_payback,
     clv_constant_retention,
@@ -22,6 +37,14 @@ from crmsim.analysis.clv import (
     historical_clv,
 )
 from crmsim.analysis.erlang import agents_needed, erlang_b, erlang_c
+from crmsim.analysis.gamma_gamma import (
+    fit_gamma_gamma,
+    gamma_gamma_expected_spend,
+    gamma_gamma_log_likelihood,
+    gamma_gamma_mean_spend,
+    gamma_gamma_posterior,
+    gamma_gamma_total_log_likelihood,
+)
 from crmsim.analysis.rfm import quantile_scores, rfm_scores, rfm_summary
 from crmsim.analysis.stats import mean_ci, proportion_ci
 from crmsim.analysis.survival import (
@@ -32,6 +55,7 @@ from crmsim.analysis.survival import (
     sbg_retention,
     sbg_survival,
 )
+from crmsim.analysis.tenure import profit_by_tenure
 
 __all__ = [
     "ABC_CLASSES",
@@ -53,6 +77,16 @@ __all__ = [
     "erlang_c",
     "bgnbd_expected_purchases",
     "bgnbd_log_likelihood",
+    "bgnbd_conditional_expected_purchases",
+    "bgnbd_posterior",
+    "bgnbd_probability_alive",
+    "bgnbd_total_log_likelihood",
+    "fit_gamma_gamma",
+    "gamma_gamma_expected_spend",
+    "gamma_gamma_log_likelihood",
+    "gamma_gamma_mean_spend",
+    "gamma_gamma_posterior",
+    "gamma_gamma_total_log_likelihood",
     "clv_constant_retention",
     "discount_factor",
     "empirical_survival",
@@ -62,4 +96,5 @@ __all__ = [
     "rfm_summary",
     "sbg_retention",
     "sbg_survival",
+    "profit_by_tenure",
 ]

@@ -1,17 +1,25 @@
-"""The churn (defection) decision.
+"""The churn (defection) decision, in two stages: an intention to leave, then the barriers.
 
-At each decision point (a contract renewal, or right after a repeat purchase) the customer leaves
-with probability ::
+At each decision point (a contract renewal, or right after a repeat purchase) a customer first
+*intends* to leave with probability ::
 
-    p = sigmoid(logit(θ_i) + Σ_k β_k · x_k)
+    intention = sigmoid(logit(θ_i) + Σ_k β_k · x_k)
 
-where θ_i is the customer's latent churn propensity and the x_k are what the firm can move:
-satisfaction, switching cost, and (as policies are added) reward lock-in, competitor pull and
-retention offers. With every β_k = 0 the decision is exactly Bernoulli(θ_i): the textbook sBG
-(contractual) and BG/NBD (non-contractual) models.
+where θ_i is the customer's latent churn propensity (life events, needs that change) and the
+x_k are what moves the wish to leave: dissatisfaction, a rival's pull, a retention offer ...
+Then *switching barriers* decide whether the intention becomes a switch ::
 
-The churn *reason* is the driver with the largest positive push ``β_k · x_k``; "natural" when
-nothing pushed (the customer's own propensity).
+    p = intention · exp(Σ_j β_j · b_j)        (every β_j ≤ 0)
+
+where the b_j are what leaving would cost the customer: procedural, financial and relational
+switching costs, and the points and tier benefits a programme member would forfeit. Barriers
+matter only to customers who want to leave (Jones, Mothersbaugh & Beatty 2000; Burnham, Frels &
+Mahajan 2003): a satisfied customer stays whether or not leaving is easy, which is why spurious
+loyalty collapses when a barrier falls and true loyalty does not. With every β = 0 the decision
+is exactly Bernoulli(θ_i): the textbook sBG (contractual) and BG/NBD (non-contractual) models.
+
+The churn *reason* is the intention driver with the largest positive push ``β_k · x_k``;
+"natural" when nothing pushed (the customer's own propensity).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 import math
 
 NATURAL = "natural"
+#: the churn reason of a customer the firm stopped serving (tiering.drop_unprofitable)
+DROPPED = "dropped"
 
 
 def logit(theta: float) -> float:
@@ -38,11 +48,14 @@ def sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def probability(theta: float, push: float) -> float:
-    """sigmoid(logit θ + push); exactly θ when push is 0 (and for θ of 0 or 1)."""
-    if push == 0.0 or theta <= 0.0 or theta >= 1.0:
-        return theta
-    return sigmoid(logit(theta) + push)
+def probability(theta: float, push: float, barrier: float = 0.0) -> float:
+    """sigmoid(logit θ + push) · exp(barrier); exactly θ when push and barrier are 0.
+
+    ``push`` is the sum of the intention terms, ``barrier`` (≤ 0) the sum of the barrier terms.
+    """
+    intention = (theta if push == 0.0 or theta <= 0.0 or theta >= 1.0
+                 else sigmoid(logit(theta) + push))
+    return intention * math.exp(barrier) if barrier else intention
 
 
 def reason(terms: dict[str, float]) -> str:
@@ -54,15 +67,19 @@ def reason(terms: dict[str, float]) -> str:
     return best
 
 
-def churn_probability(theta: float, terms: dict[str, float]) -> tuple[float, str]:
-    """(probability, reason) for a customer with propensity ``theta`` and pushes ``terms``.
-
-    ``terms`` maps a reason to β_k · x_k.
+def churn_probability(theta: float, terms: dict[str, float],
+                      barriers: dict[str, float] | None = None) -> tuple[float, str]:
+    """(probability, reason) for a customer with propensity ``theta``, intention pushes
+    ``terms`` (reason → β_k · x_k) and ``barriers`` (name → β_j · b_j, each ≤ 0).
 
     >>> churn_probability(0.2, {"dissatisfaction": 0.0})
     (0.2, 'natural')
     >>> p, why = churn_probability(0.2, {"dissatisfaction": 1.0})
     >>> round(p, 4), why
     (0.4046, 'dissatisfaction')
+    >>> p, why = churn_probability(0.2, {"dissatisfaction": 1.0}, {"switching_cost": -1.0})
+    >>> round(p, 4), why            # the same intention, held back by a barrier
+    (0.1488, 'dissatisfaction')
     """
-    return probability(theta, sum(terms.values())), reason(terms)
+    barrier = sum(barriers.values()) if barriers else 0.0
+    return probability(theta, sum(terms.values()), barrier), reason(terms)

@@ -13,7 +13,8 @@ customers cost nothing between their purchases:
   leave (the sBG story) and, if it stays, pays again.
 
 When an experience is a service failure, the customer first complains (or not) and waits for
-the outcome (:mod:`crmsim.policies.service_desk`); only then does it decide.
+the outcome (the policy that handles complaints, :meth:`Market.recover`); only then does it
+decide.
 
 The market (:mod:`crmsim.model.market`) does the bookkeeping; this module holds the behaviour.
 """
@@ -24,16 +25,22 @@ import math
 
 from crmsim.model import lifecycle
 
+#: value tiers (客户分级: 关键 / 普通 / 小客户); "none" before a tiering policy classifies
+TIERS = ("key", "ordinary", "small")
+
 
 class Treatment:
-    """What the firm's CRM policies did to one customer: its value tier and desk priority, a
-    running retention offer, a win-back discount, when it was won back. Only customers a
-    policy touched carry one (a million untouched customers pay one empty slot each)."""
+    """The firm's record of what its CRM policies did to one customer, shared between them:
+    its value tier with what the tier earns (desk priority, offers, win-back effort), a running
+    retention offer, a win-back discount, when it was won back. Only customers a policy touched
+    carry one (a million untouched customers pay one empty slot each). A policy that needs
+    state of its own keeps it itself."""
 
-    __slots__ = ("tier", "tier_priority", "offer", "discount", "won_back_at")
+    __slots__ = ("tier", "tier_level", "tier_priority", "offer", "discount", "won_back_at")
 
     def __init__(self):
         self.tier = "none"
+        self.tier_level = None  # what the tier earns (a tiering.TierLevel)
         self.tier_priority = 0
         self.offer = None  # (until, push on the churn index) of a retention offer
         self.discount = None  # (until, price factor) of a win-back discount
@@ -112,17 +119,18 @@ def noncontractual_life(market, customer: Customer):
     """Purchases at rate λ_i; a drop-out decision after each repeat purchase."""
     env = market.env
     rate = customer.purchase_rate
+    rate_factors = market.hooks["rate_factor"]
     _, timing, failure = market.purchase(customer)  # the first purchase: no drop-out decision
     if failure is not None:
-        yield from market.recover(customer, failure)
+        yield from market.recover(customer, *failure)
         customer.pending_outcome = None  # no decision follows the first purchase
     if rate <= 0:
         return
     decline_after = market.decline_recency / rate
     while True:
         gap = -math.log1p(-timing) / rate  # exponential with rate λ_i
-        if customer.membership is not None:  # goal gradient / post-reward slump
-            gap /= market.rate_factor(customer)
+        for factor in rate_factors:  # e.g. a points programme's goal gradient
+            gap /= factor(customer)
         if gap > decline_after and customer.stage != lifecycle.DECLINE:
             yield env.timeout(decline_after)
             if not customer.active:
@@ -135,7 +143,7 @@ def noncontractual_life(market, customer: Customer):
             return
         churn, timing, failure = market.purchase(customer)
         if failure is not None:  # complain (or not) and wait for the outcome first
-            yield from market.recover(customer, failure)
+            yield from market.recover(customer, *failure)
         if market.decides_to_churn(customer, churn):
             market.churn(customer)
             return
@@ -152,7 +160,7 @@ def contractual_life(market, customer: Customer):
             return
         churn, failure = market.period_experience(customer)
         if failure is not None:  # complain (or not) and wait for the outcome first
-            yield from market.recover(customer, failure)
+            yield from market.recover(customer, *failure)
         if market.decides_to_churn(customer, churn):
             market.churn(customer)
             return

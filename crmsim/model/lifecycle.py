@@ -7,9 +7,11 @@ Stages are *labels derived from behaviour*, not states that drive it:
 * exploration: fewer than ``formation_after`` repeat purchases (renewals);
 * formation: at least ``formation_after``, fewer than ``stability_after``;
 * stability: at least ``stability_after``;
-* decline: satisfaction below ``decline_satisfaction``, or (non-contractual) no purchase for
-  ``decline_recency`` of the customer's own mean inter-purchase times; a later satisfying
-  purchase brings the customer back to the stage its history earns.
+* decline: satisfaction below ``decline_satisfaction`` once there is evidence — at least one
+  repeat purchase (renewal), so a relationship cannot degrade before it has started — or
+  (non-contractual) no purchase for ``decline_recency`` of the customer's own mean
+  inter-purchase times; a later satisfying purchase brings the customer back to the stage its
+  history earns. New customers start in exploration.
 
 Every change is recorded as a ``stage`` event, so journeys can be replayed.
 """
@@ -42,7 +44,7 @@ CHINESE = {
 
 def stage_after_experience(repeat_purchases: int, satisfaction: float, cfg) -> str:
     """The stage a customer is in right after a purchase or renewal."""
-    if satisfaction < cfg.decline_satisfaction:
+    if satisfaction < cfg.decline_satisfaction and repeat_purchases >= 1:
         return DECLINE
     if repeat_purchases >= cfg.stability_after:
         return STABILITY

@@ -1,12 +1,14 @@
-"""The market: a SimPy environment with customers, the firm's books and its periodic processes.
+"""The market: a SimPy environment with customers, the firm's books and its policies.
 
 :class:`Market` owns everything of one run: the environment, the run's random streams, the
-recorder, the customers. It creates customers (the initial base at t = 0, then paid acquisitions
-as a Poisson process), starts one process per customer (:mod:`crmsim.model.customer`) and a
-reporting process that takes a snapshot every ``report_every``. The actions customers trigger —
-purchase, payment, experience, churn decision, stage change — are methods here because they
-touch the firm's books; the rules behind them live in their own modules (satisfaction,
-lifecycle, churn).
+recorder, the customers and one instance of every registered policy
+(:data:`crmsim.policies.REGISTRY`). It creates customers (the initial base at t = 0; policies
+such as acquisition add more), starts one process per customer (:mod:`crmsim.model.customer`)
+and a reporting process that takes a snapshot every ``report_every``. The actions customers
+trigger — purchase, payment, experience, churn decision, stage change — are methods here
+because they touch the firm's books; the rules behind them live in their own modules
+(satisfaction, lifecycle, churn), and at each of these moments the market calls the hooks of
+the policies that take part (:mod:`crmsim.model.policy`). It never names a policy.
 """
 
 from __future__ import annotations
@@ -18,36 +20,18 @@ import numpy as np
 import simpy
 from scipy import special
 
-from crmsim.distributions import GammaDist, GammaGammaSpend, trait_quantile
+from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
 from crmsim.model import lifecycle
 from crmsim.model.customer import Customer, contractual_life, noncontractual_life
+from crmsim.model.policy import hook_lists
 from crmsim.model.satisfaction import experience
-from crmsim.policies.acquisition import AcquisitionPolicy
-from crmsim.policies.early_warning import EarlyWarningPolicy
-from crmsim.policies.rewards import Membership, RewardsProgramme
-from crmsim.policies.service_desk import QUICK, ServiceDesk, complaint_counts
-from crmsim.policies.tiering import DROPPED, TieringPolicy
-from crmsim.policies.win_back import WinBackPolicy
-from crmsim.results import (
-    ACQUIRED,
-    CHURN,
-    FAILURE,
-    PAID_KINDS,
-    PAYMENT,
-    PURCHASE,
-    REDEMPTION,
-    RESOLUTION,
-    SAVED,
-    STAGE,
-    TIER,
-    WON_BACK,
-    Recorder,
-)
+from crmsim.policies import REGISTRY, cost_accounts
+from crmsim.results import ACQUIRED, CHURN, PAID_KINDS, PAYMENT, PURCHASE, STAGE, Recorder
 from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams
 
 _EXPERIENCE, _SPEND, _CHURN, _TIMING = Column.EXPERIENCE, Column.SPEND, Column.CHURN, Column.TIMING
-_FAILURE, _COMPLAINT, _RECOVERY = Column.FAILURE, Column.COMPLAINT, Column.RECOVERY
+_COMPLAINT, _RECOVERY = Column.COMPLAINT, Column.RECOVERY
 
 #: uniforms drawn for each customer's traits (columns of the trait block, fixed forever so that
 #: adding a trait never shifts the others)
@@ -104,14 +88,6 @@ def _late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     return event
 
 
-def log_rate_moments(rate) -> tuple[float, float]:
-    """Mean and sd of log λ across customers (Gamma: ψ(r) − log α and √ψ′(r))."""
-    if isinstance(rate, GammaDist):
-        return (float(special.digamma(rate.shape) - math.log(rate.rate)),
-                float(math.sqrt(special.polygamma(1, rate.shape))))
-    return (math.log(rate) if rate > 0 else 0.0), 0.0
-
-
 def loyalty_type(satisfaction: float, repeat_purchases: int, threshold: int) -> str:
     """Dick & Basu (1994): relative attitude (satisfaction ≥ 0) × repeat patronage."""
     attitude, behaviour = satisfaction >= 0, repeat_purchases >= threshold
@@ -129,7 +105,7 @@ class Market:
         self.scenario = scenario
         self.env = simpy.Environment()
         self.streams = RandomStreams(seed_sequence)
-        self.recorder = Recorder(scenario.economics.discount_rate)
+        self.recorder = Recorder(scenario.economics.discount_rate, cost_accounts())
         self.segments = resolve_segments(scenario)
         self._segment_edges = np.cumsum([s.share for s in self.segments])[:-1]
         # the Gamma–Gamma shape p of each segment (NaN: constant spend); one shared float each
@@ -145,26 +121,14 @@ class Market:
         coefficients = scenario.churn.coefficients
         self.beta_satisfaction = coefficients.satisfaction
         self.beta_switching = coefficients.switching_cost
-        self.beta_lock_in = coefficients.lock_in
-        self.beta_competitor = coefficients.competitor
-        self.rewards = (RewardsProgramme(scenario.rewards, self.recorder.book)
-                        if scenario.rewards.enabled else None)
-        self._log_rate_moments = log_rate_moments(scenario.purchase.rate)
         self.satisfaction_cfg = scenario.satisfaction
         self.lifecycle_cfg = scenario.lifecycle
-        service = scenario.service
-        self.failure_rate = service.failure_rate
-        self.failure_severity = service.failure_severity
-        self.recovery_cfg = scenario.recovery
-        desk_on = (service.agents or service.schedule or service.contact_rate
-                   or service.failure_rate)
-        self.desk = (ServiceDesk(self.env, service, self.streams, self.segments,
-                                 on_abandoned=self.inquiry_abandoned) if desk_on else None)
-        # firm policies (None when off)
-        self.acquisition = AcquisitionPolicy(self)
-        self.tiering = TieringPolicy(self) if scenario.tiering.enabled else None
-        self.warning = EarlyWarningPolicy(self) if scenario.warning.enabled else None
-        self.win_back_policy = WinBackPolicy(self) if scenario.win_back.enabled else None
+        quality = scenario.satisfaction.service_quality
+        #: the cost of the service level per active customer per time unit (convex in it)
+        self.quality_cost_rate = scenario.satisfaction.quality_cost * quality / (1.0 - quality)
+        economics = scenario.economics
+        #: how much more a mature customer pays (buying more + price premium)
+        self.tenure_uplift = economics.spend_growth + economics.price_premium
         # running aggregates for the timeseries
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
@@ -172,16 +136,30 @@ class Market:
         self._active_time = 0.0  # ∫ active customers dt up to _active_since
         self._active_since = 0.0
         self._active_time_reported = 0.0
+        # every registered policy; the hooks of those that take part, per moment
+        self.policies = [policy(self) for policy in REGISTRY]
+        self.hooks = hook_lists(self.policies)
+        recover = self.hooks["recover"]
+        if len(recover) > 1:
+            raise RuntimeError("two policies handle complaints: "
+                               + ", ".join(type(h.__self__).__name__ for h in recover))
+        self.recover = recover[0] if recover else None
+        self._keep_draws = any(p.enabled and p.REVIVES for p in self.policies)
+
+    def policy(self, section: str):
+        """The policy of this run that owns scenario section ``section`` (e.g. "warning")."""
+        for p in self.policies:
+            if section in p.SECTIONS:
+                return p
+        raise KeyError(f"no policy owns section {section!r}")
 
     # ------------------------------------------------------------------ running
 
     def run(self):
         sc = self.scenario
         self.add_customers(0, sc.customers.initial, at=0.0)
-        self.acquisition.start()
-        for policy in (self.tiering, self.warning):
-            if policy is not None:
-                policy.start()
+        for start in self.hooks["start"]:
+            start()
         self.env.process(self._reporter(sc.report_every))
         self.env.process(self._loyalty_reference(self.loyalty_reference_time))
         self.env.run(until=sc.horizon)
@@ -194,7 +172,7 @@ class Market:
         """When loyalty types are read for the churn-by-type KPIs: the first switching-cost
         shock or competitor change if there is one, else half-way through the run."""
         times = [shock.at for seg in self.segments for shock in seg.switching_cost.shocks]
-        times += [step.at for step in self.scenario.competitor.schedule]
+        times += [t for p in self.policies if p.enabled for t in p.shock_times()]
         return min(times) if times else self.scenario.horizon / 2
 
     def _loyalty_reference(self, at: float):
@@ -216,24 +194,40 @@ class Market:
         fixed = self.scenario.economics.fixed_cost
         if fixed:
             self.recorder.book(now, "fixed_cost", fixed * (now - last))
-        program = self.scenario.rewards
-        if program.enabled and program.fixed_cost:
-            self.recorder.book(now, "program_cost", program.fixed_cost * (now - last))
-        wage = self.scenario.service.wage
-        if wage and self.desk is not None:
-            self.recorder.book(now, "desk_cost",
-                               wage * (self.desk.agent_time(now) - self.desk.agent_time(last)))
-        serve = self.scenario.economics.cost_to_serve
-        active_time = self._active_time + self.active * (now - self._active_since)
-        if serve:
-            self.recorder.book(now, "serve_cost", serve * (active_time - self._active_time_reported))
-        self._active_time_reported = active_time
         row = {"time": now, "active": self.active}
         row.update({f"active_{s}": n for s, n in self.stage_counts.items()})
-        if self.tiering is not None:
-            row.update(self.tiering.active_by_tier())
+        for snapshot in self.hooks["snapshot"]:  # running costs, stocks by tier ...
+            snapshot(now, last, row)
+        economics = self.scenario.economics
+        active_time = self._active_time + self.active * (now - self._active_since)
+        customer_time = active_time - self._active_time_reported
+        if economics.cost_to_serve:
+            cost = customer_time
+            if economics.serve_cost_decline:  # mature customers cost less to serve
+                cost -= economics.serve_cost_decline * sum(
+                    self._tenure_integral(c, max(last, self._life_start(c)), now)
+                    for c in self.customers if c.active)
+            self.recorder.book(now, "serve_cost", economics.cost_to_serve * cost)
+        if self.quality_cost_rate:
+            self.recorder.book(now, "quality_cost", self.quality_cost_rate * customer_time)
+        self._active_time_reported = active_time
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
         self.recorder.snapshot(row)
+
+    @staticmethod
+    def _life_start(c: Customer) -> float:
+        """When the customer's current lifetime began (acquisition, or its win-back)."""
+        back = c.won_back_at
+        return c.acquired_at if back != back else back  # NaN: never won back
+
+    def _tenure_integral(self, c: Customer, start: float, end: float) -> float:
+        """∫ tenure_factor(t − acquired_at) dt over [start, end] (the grown part of the tenure
+        effects over that time), in closed form."""
+        if end <= start:
+            return 0.0
+        tau = self.scenario.economics.tenure_maturity
+        a = c.acquired_at
+        return (end - start) - tau * (math.exp(-(start - a) / tau) - math.exp(-(end - a) / tau))
 
     # ------------------------------------------------------------------ customers
 
@@ -279,18 +273,14 @@ class Market:
         spend_level = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
                                values["spend_rate"])
         spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)  # 0: a constant spend
-        joined = (self.rewards.enrol(values["purchase_rate"], col["enrolment"],
-                                     *self._log_rate_moments)
-                  if self.rewards is not None else np.zeros(count, dtype=bool)).tolist()
         block0 = streams.event_rows(0, first_id, count, spend_shapes)
-        created = []
         record, start, segments = self.recorder.event, self.env.process, self.segments
-        inquiries = self.desk is not None and self.scenario.service.contact_rate > 0
         rows = zip(range(first_id, first_id + count), seg_index.tolist(),
                    values["purchase_rate"].tolist(), theta.tolist(),
                    spend_rate.tolist(), spend_level.tolist(),
                    values["price_sensitivity"].tolist(), values["complaint_propensity"].tolist(),
                    values["initial_expectation"].tolist())
+        created = []
         for row, (cid, k, rate, theta_i, nu, level, price, complaint,
                   expectation) in enumerate(rows):
             c = Customer(cid, segments[k], at)
@@ -302,24 +292,26 @@ class Market:
             c.complaint_propensity = complaint
             c.initial_expectation = c.expectation = expectation
             c.draws = CustomerDraws(streams, cid, self._segment_shapes[k], block0, first_id)
-            if joined[row]:
-                c.membership = Membership(at)
             c.fit = fit[row] if fit_sd else 0.0
+            created.append(c)
+        for acquired in self.hooks["acquired"]:  # e.g. programme enrolment
+            acquired(created, col, values)
+        started = self.hooks["customer_started"]
+        for c in created:
             self.customers.append(c)
-            record(at, cid, ACQUIRED, cost, source)
+            record(at, c.id, ACQUIRED, cost, source)
             self.set_stage(c, lifecycle.EXPLORATION)
             start(self.life(self, c))
-            if inquiries:
-                start(self.desk.inquiries(c))
-            created.append(c)
+            for hook in started:  # e.g. the customer's routine desk contacts
+                hook(c)
         self._change_active(count)
         return created
 
     def customer_records(self) -> dict[str, np.ndarray]:
         """What the firm's own records say about each customer now (arrays indexed by customer
-        id): ``revenue``, ``last_purchase`` (−inf before any) and ``complaints`` (logged at the
-        desk) — derived from the recorded events, as a CRM database would, so the hot path
-        keeps no extra per-customer tallies."""
+        id): ``revenue``, ``last_purchase`` (−inf before any), ``complaints`` (logged at a
+        desk; 0 without one) and whatever else the policies record — derived from the recorded
+        events, as a CRM database would, so the hot path keeps no extra per-customer tallies."""
         n = len(self.customers)
         cols = self.recorder.columns()
         paid = np.isin(cols["kind"], PAID_KINDS)
@@ -327,8 +319,11 @@ class Market:
         revenue = np.bincount(ids, weights=cols["amount"][paid], minlength=n)
         last = np.full(n, -np.inf)
         np.maximum.at(last, ids, cols["time"][paid])
-        return {"revenue": revenue, "last_purchase": last,
-                "complaints": complaint_counts(self.desk, n)}
+        records = {"revenue": revenue, "last_purchase": last,
+                   "complaints": np.zeros(n, dtype=np.int64)}
+        for hook in self.hooks["records"]:
+            records.update(hook(n))
+        return records
 
     def _change_active(self, delta: int) -> None:
         now = self.env.now
@@ -349,22 +344,25 @@ class Market:
         c.stage = stage
         self.recorder.event(self.env.now, c.id, STAGE, details=stage)
 
-    def experience(self, c: Customer, noise: float, failed: bool = False) -> None:
+    def experience(self, c: Customer, noise: float, drop: float | None = None) -> None:
         """An experience with standard-normal quality noise: satisfaction, then stage.
 
-        A failure lowers the perceived quality by ``service.failure_severity`` — by (1 +
-        ``double_deviation``) times that for a customer who has failed before.
+        ``drop`` lowers the perceived quality (a service failure; None: no failure).
         """
         before = c.satisfaction
         shift = c.fit
-        if failed:
-            shift -= self.failure_severity * (
-                1.0 + self.scenario.service.double_deviation if c.failures else 1.0)
-            c.failures += 1
-            self.recorder.event(self.env.now, c.id, FAILURE)
+        if drop is not None:
+            shift -= drop
         experience(c, self.satisfaction_cfg, noise, shift)
         self.satisfaction_sum += c.satisfaction - before
         self._update_stage(c)
+
+    def _service_failure(self, c: Customer, draws) -> float | None:
+        """Whether a policy makes this experience a failure: the drop in quality, or None."""
+        drop = None
+        for failure in self.hooks["service_failure"]:
+            drop = failure(c, draws)
+        return drop
 
     def _update_stage(self, c: Customer) -> None:
         stage = lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
@@ -377,30 +375,18 @@ class Market:
     def _pay(self, c: Customer, amount: float, kind: int) -> None:
         """Money received: only recorded now; revenue, margin and NPV are derived at the end.
 
-        A programme member pays the tier price and earns (and may redeem) points.
+        Policies may change the price (a member's tier discount, a win-back discount) and
+        react to the payment (points).
         """
         c.purchases += 1
-        now = self.env.now
-        member = c.membership is not None
-        if member:
-            amount *= self.rewards.price_factor(c.membership)
-        care = c.treatment
-        if care is not None and care.discount is not None:  # a win-back discount
-            if now <= care.discount[0]:
-                amount *= care.discount[1]
-            else:
-                care.discount = None
-        self.recorder.event(now, c.id, kind, amount)
-        if member:
-            redeemed, tier = self.rewards.on_purchase(c, now, amount)
-            if redeemed:
-                self.recorder.event(now, c.id, REDEMPTION, float(redeemed))
-            if tier is not None:
-                self.recorder.event(now, c.id, TIER, details=self.rewards.tier_name(tier))
-
-    def rate_factor(self, c: Customer) -> float:
-        """Programme effects on the customer's purchase rate (1 for non-members)."""
-        return self.rewards.rate_factor(c.membership) if c.membership is not None else 1.0
+        if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
+            amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
+                self.env.now - c.acquired_at)
+        for price in self.hooks["price"]:
+            amount = price(c, amount)
+        self.recorder.event(self.env.now, c.id, kind, amount)
+        for paid in self.hooks["paid"]:
+            paid(c, amount)
 
     def purchase(self, c: Customer):
         """A non-contractual purchase: spend, experience, stage.
@@ -410,9 +396,9 @@ class Market:
         """
         draws = c.draws.row(c.purchases)
         self._pay(c, draws[_SPEND] / c.spend_rate if c.spend_rate else c.spend_level, PURCHASE)
-        failed = draws[_FAILURE] < self.failure_rate
-        self.experience(c, draws[_EXPERIENCE], failed)
-        failure = (draws[_COMPLAINT], draws[_RECOVERY]) if failed else None
+        drop = self._service_failure(c, draws)
+        self.experience(c, draws[_EXPERIENCE], drop)
+        failure = (draws[_COMPLAINT], draws[_RECOVERY]) if drop is not None else None
         return draws[_CHURN], draws[_TIMING], failure
 
     def payment(self, c: Customer) -> None:
@@ -426,39 +412,17 @@ class Market:
         Returns the churn uniform and, for a failure, the (complaint, recovery) uniforms.
         """
         draws = c.draws.row(c.purchases)
-        failed = draws[_FAILURE] < self.failure_rate
-        self.experience(c, draws[_EXPERIENCE], failed)
-        return draws[_CHURN], ((draws[_COMPLAINT], draws[_RECOVERY]) if failed else None)
+        drop = self._service_failure(c, draws)
+        self.experience(c, draws[_EXPERIENCE], drop)
+        return draws[_CHURN], ((draws[_COMPLAINT], draws[_RECOVERY]) if drop is not None
+                               else None)
 
-    def _add_satisfaction(self, c: Customer, delta: float) -> None:
+    def add_satisfaction(self, c: Customer, delta: float) -> None:
         """Change a customer's satisfaction outside an experience (keeps the running sum and
-        the stage up to date)."""
+        the stage up to date): a complaint's outcome, an unanswered call ..."""
         c.satisfaction += delta
         self.satisfaction_sum += delta
         self._update_stage(c)
-
-    def inquiry_abandoned(self, c: Customer) -> None:
-        """A routine inquiry went unanswered: ``recovery.abandoned`` on satisfaction."""
-        if c.active:
-            self._add_satisfaction(c, self.recovery_cfg.abandoned)
-
-    def recover(self, c: Customer, failure):
-        """After a failure: the complaint and its outcome, then the recovery effect.
-
-        A generator: the customer's process waits for the desk.
-        """
-        pre_failure = c.satisfaction
-        outcome = yield from self.desk.complaint(c, *failure)
-        recovery = self.recovery_cfg
-        delta = getattr(recovery, outcome, 0.0)
-        if outcome == QUICK and recovery.paradox:
-            after = c.satisfaction + delta
-            target = max(after, pre_failure + recovery.paradox_bonus)
-            c.recovery_bonus = max(0.0, target - max(after, pre_failure))
-            delta = target - c.satisfaction
-        self.recorder.event(self.env.now, c.id, RESOLUTION, details=outcome)
-        c.pending_outcome = outcome
-        self._add_satisfaction(c, delta)
 
     def switching_cost(self, c: Customer) -> float:
         """The customer's switching cost now: procedural + financial + relational(tenure),
@@ -477,38 +441,38 @@ class Market:
         return (sc.procedural * factor["procedural"] + sc.financial * factor["financial"]
                 + relational * factor["relational"])
 
-    def competitor_attractiveness(self, now: float) -> float:
-        value = self.scenario.competitor.attractiveness
-        for step in self.scenario.competitor.schedule:
-            if step.at <= now:
-                value = step.value
-        return value
+    def churn_drivers(self, c: Customer) -> tuple[dict[str, float], dict[str, float]]:
+        """(intention terms, barrier terms) of the customer's churn decision now.
 
-    def churn_terms(self, c: Customer) -> dict[str, float]:
-        """β_k · x_k for each churn driver, keyed by the churn reason it stands for.
-
-        The one place the churn push is computed: the decision sums it, the churn reason is its
-        largest positive entry, and the retention decomposition leaves entries out.
+        Intention terms are β_k · x_k keyed by the churn reason each stands for; barrier terms
+        are β_j · b_j (≤ 0) keyed by the barrier. The one place the churn push is computed:
+        the decision uses both, the churn reason is the largest positive intention term, and
+        the retention decomposition leaves entries out. The core gives satisfaction (an
+        intention) and switching cost (a barrier); policies add theirs in registry order — a
+        rival's pull or a retention offer to the intention (hook ``churn_terms``), reward lock-in
+        to the barriers (hook ``barriers``).
         """
         terms = {}
         if self.beta_satisfaction:
             after_failure = c.pending_outcome is not None
             terms["service_failure" if after_failure else "dissatisfaction"] = (
                 self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
+        for hook in self.hooks["churn_terms"]:
+            hook(c, terms)
+        barriers = {}
         if self.beta_switching:
-            terms["low_switching_cost"] = self.beta_switching * self.switching_cost(c)
-        if self.beta_lock_in and c.membership is not None:
-            terms["reward_lock_in"] = self.beta_lock_in * self.rewards.lock_in(c.membership)
-        if self.beta_competitor:
-            terms["competitor"] = self.beta_competitor * c.price_sensitivity * (
-                self.competitor_attractiveness(self.env.now))
-        care = c.treatment
-        if care is not None and care.offer is not None:
-            if care.offer[0] >= self.env.now:
-                terms["retention_offer"] = care.offer[1]
-            else:
-                care.offer = None
-        return terms
+            barriers["switching_cost"] = self.beta_switching * self.switching_cost(c)
+        for hook in self.hooks["barriers"]:
+            hook(c, barriers)
+        return terms, barriers
+
+    def churn_probability(self, c: Customer, leave_out: tuple[str, ...] = ()) -> float:
+        """The probability that the customer's next decision is to leave, now (optionally
+        leaving some intention or barrier terms out)."""
+        terms, barriers = self.churn_drivers(c)
+        return churn_rule.probability(
+            c.churn_propensity, sum(v for k, v in terms.items() if k not in leave_out),
+            sum(v for k, v in barriers.items() if k not in leave_out))
 
     def decides_to_churn(self, c: Customer, u: float) -> bool:
         """The churn decision with the customer's uniform ``u`` for this event.
@@ -516,63 +480,57 @@ class Market:
         A recovery-paradox bonus lifts satisfaction but not the decision (de Matos et al. 2007:
         the paradox shows in satisfaction, not in repurchase).
         """
-        terms = self.churn_terms(c)
-        push = sum(terms.values())
-        p = churn_rule.probability(c.churn_propensity, push)
+        terms, barriers = self.churn_drivers(c)
+        p = churn_rule.probability(c.churn_propensity, sum(terms.values()),
+                                   sum(barriers.values()))
         churned = u < p
         if churned:
             c.churn_reason = churn_rule.reason(terms)
-        elif "retention_offer" in terms and u < churn_rule.probability(
-                c.churn_propensity, push - terms["retention_offer"]):
-            self.recorder.event(self.env.now, c.id, SAVED)  # only the offer kept the customer
-        if c.pending_outcome is not None:
-            self.desk.outcome_log.append((c.pending_outcome, churned))
-            c.pending_outcome = None
-            c.recovery_bonus = 0.0
+        for decided in self.hooks["churn_decided"]:
+            decided(c, u, churned, terms, barriers)
         return churned
 
     def churn(self, c: Customer) -> None:
         now = self.env.now
+        economics = self.scenario.economics
+        if economics.cost_to_serve and economics.serve_cost_decline and self.recorder.snapshots:
+            # the serving saved on this customer since the last report (its time until now is
+            # in the next report's customer-time)
+            since = max(self.recorder.snapshots[-1]["time"], self._life_start(c))
+            self.recorder.book(now, "serve_cost", -economics.cost_to_serve
+                               * economics.serve_cost_decline
+                               * self._tenure_integral(c, since, now))
         self.set_stage(c, lifecycle.CHURNED)
         c.churned_at = now
-        if c.treatment is not None:
-            c.treatment.offer = None
         self._change_active(-1)
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
-        if c.membership is not None:
-            self.rewards.forfeit(c.membership)
-        if self.win_back_policy is None:
+        for churned in self.hooks["churned"]:  # forfeit points, plan a win-back ...
+            churned(c)
+        if not self._keep_draws:
             c.draws = c.handling = None  # never needed again
-        else:
-            self.win_back_policy.on_churn(c)
 
     def drop(self, c: Customer) -> None:
-        """The firm stops serving the customer (tiering.drop_unprofitable)."""
-        c.churn_reason = DROPPED
+        """The firm stops serving the customer (e.g. tiering.drop_unprofitable)."""
+        c.churn_reason = churn_rule.DROPPED
         self.churn(c)
 
-    def win_back(self, c: Customer, discount: float, until: float,
-                 expectation_lift: float) -> None:
-        """A churned customer comes back: a second lifetime starts now (stage won_back).
+    def revive(self, c: Customer, expectation_lift: float, event: int) -> None:
+        """A churned customer comes back (a win-back): a second lifetime starts now.
 
-        Satisfaction starts neutral, expectations are raised, the price is discounted until
-        ``until``; the customer's process restarts with a purchase (payment) and its per-event
-        draws continue from its next event number.
+        Records ``event`` (the reviving policy's kind); the stage is won_back, satisfaction
+        starts neutral, expectations are raised by ``expectation_lift``; the customer's process
+        restarts with a purchase (payment) and its per-event draws continue from its next event
+        number.
         """
         now = self.env.now
         c.churned_at = math.nan
         c.churn_reason = None
-        care = c.treated()
-        care.won_back_at = now
-        care.offer = None  # a retention offer sent while it was gone reached nobody
         c.satisfaction = 0.0
         c.expectation += expectation_lift
-        if discount:
-            care.discount = (until, 1.0 - discount)
         self._change_active(1)
-        self.recorder.event(now, c.id, WON_BACK)
+        self.recorder.event(now, c.id, event)
         self.set_stage(c, lifecycle.WON_BACK)
         self.env.process(self.life(self, c))
-        if self.desk is not None and self.scenario.service.contact_rate > 0:
-            self.env.process(self.desk.inquiries(c))
+        for hook in self.hooks["customer_started"]:
+            hook(c)

@@ -29,15 +29,22 @@ figures are computed from that log at the end.
 
 from __future__ import annotations
 
+import difflib
 import math
 from array import array
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import simpy
+from pydantic import Field, model_validator
 from scipy import special
 
-from crmsim.streams import Purpose
+from crmsim.distributions import Probability
+from crmsim.model.policy import Policy
+from crmsim.results import event_kind
+from crmsim.schema import Section
+from crmsim.streams import Column
 
 INQUIRY, COMPLAINT = 0, 1
 SILENT, QUICK, RESOLVED, UNRESOLVED, ABANDONED = (
@@ -45,6 +52,102 @@ SILENT, QUICK, RESOLVED, UNRESOLVED, ABANDONED = (
 #: complaint outcomes, best first (the TARP order, with silence between resolved and unresolved)
 OUTCOMES = (QUICK, RESOLVED, SILENT, UNRESOLVED, ABANDONED)
 _OFF_DUTY = -(10**9)  # off-duty holds are served before any caller
+FAILURE, RESOLUTION = event_kind("failure"), event_kind("resolution")
+_FAILURE, _COMPLAINT, _RECOVERY = Column.FAILURE, Column.COMPLAINT, Column.RECOVERY
+#: random streams of a customer's routine inquiries (gaps) and of its contacts' handling times,
+#: patience and callbacks
+CONTACTS_PURPOSE, HANDLING_PURPOSE = 2, 3
+
+
+# --------------------------------------------------------------------------- scenario sections
+
+
+class Shift(Section):
+    """Agents on duty during part of each ``service.schedule_period``."""
+
+    start: float = Field(ge=0, description="start, from the beginning of the period")
+    end: float = Field(gt=0, description="end, from the beginning of the period")
+    agents: int = Field(ge=0, description="agents on duty in this shift")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end <= self.start:
+            raise ValueError(f"a shift must end after it starts (start {self.start:g}, "
+                             f"end {self.end:g})")
+        return self
+
+
+class Recovery(Section):
+    """Service recovery: what each complaint outcome does to satisfaction.
+
+    Added to satisfaction (in its units) when the outcome is known; a failure itself lowers the
+    experienced quality (``service.failure_severity``). Defaults follow the TARP studies' order:
+    quickly resolved > resolved > did not complain (0) > unresolved, and a failed recovery hurts
+    again (double deviation).
+    """
+
+    quick: float = Field(0.12, description="resolved within service.quick_resolution")
+    resolved: float = Field(0.06, description="resolved, but not quickly")
+    unresolved: float = Field(-0.08, description="not resolved (after the callback, if any)")
+    abandoned: float = Field(
+        -0.05, description="hung up before being answered (complaints and routine inquiries)")
+    paradox: bool = Field(
+        False, description="service-recovery paradox: a quick resolution lifts satisfaction "
+        "above its pre-failure level (satisfaction only, not the churn decision)")
+    paradox_bonus: float = Field(0.05, ge=0, description="how far above, with paradox on")
+
+
+class Service(Section):
+    """The service desk (呼叫中心) and complaint handling (投诉处理).
+
+    A SimPy PriorityResource with ``agents`` servers. Routine inquiries arrive from every active
+    customer at ``contact_rate``; a purchase or renewal fails with ``failure_rate`` and the
+    customer then complains with its own complaint propensity and waits for the outcome before
+    deciding whether to stay. ``agents: 0`` means no desk (complaints go unanswered).
+    """
+
+    agents: int = Field(0, ge=0, description="agents on duty (without a schedule)")
+    handle_time: float = Field(0.005, gt=0, description="mean handling time of a contact")
+    handle_distribution: Literal["exponential", "lognormal"] = Field(
+        "exponential", description="distribution of handling times")
+    handle_cv: float = Field(1.0, gt=0, description="coefficient of variation (lognormal)")
+    contact_rate: float = Field(
+        0.0, ge=0, description="routine inquiries per active customer per time unit")
+    failure_rate: Probability = Field(
+        0.0, description="probability that a purchase or renewal is a service failure")
+    failure_severity: float = Field(0.3, ge=0, description="drop in perceived quality")
+    double_deviation: float = Field(
+        1.0, ge=0, description="a repeated failure hurts (1 + this) times as much")
+    patience: float | None = Field(
+        None, gt=0, description="mean caller patience (exponential); null: nobody hangs up")
+    sla_target: float = Field(0.00014, gt=0, description="answer within this (service level)")
+    resolution_probability: Probability = Field(
+        0.7, description="first-contact resolution probability")
+    empowerment: Probability = Field(
+        0.0, description="share of the unresolved gap that empowered agents close")
+    callback_delay: float | None = Field(
+        1.0, gt=0, description="an unresolved complaint gets a callback after this; null: none")
+    callback_resolution: Probability = Field(0.5, description="resolution probability of it")
+    quick_resolution: float = Field(0.1, gt=0, description="resolved within this is 'quick'")
+    priority: dict[str, int] = Field(
+        default_factory=dict, description="desk priority by segment (lower is served first)")
+    complaint_priority: int = Field(
+        0, description="added to a complaint's priority (negative: complaints first)")
+    schedule: list[Shift] = Field(
+        default_factory=list, description="agents by time of period (overrides agents)")
+    schedule_period: float = Field(1.0, gt=0, description="length of the schedule's period")
+    wage: float = Field(0.0, ge=0, description="cost per agent on duty per time unit")
+    empowerment_cost: float = Field(
+        0.0, ge=0, description="extra cost per agent on duty per time unit at full empowerment "
+        "(training, authority to refund): × empowerment")
+    recontact_probability: Probability = Field(
+        0.0, description="a customer whose complaint ended unresolved or abandoned complains "
+        "again with this probability (a repeat complaint)")
+    recontact_delay: float = Field(1.0, gt=0, description="time before a repeat complaint")
+    max_recontacts: int = Field(2, ge=0, description="repeat complaints per failure at most")
+
+
+# --------------------------------------------------------------------------- the queue
 
 
 class ServiceDesk:
@@ -70,7 +173,10 @@ class ServiceDesk:
         self.kind = array("b")
         self.busy_time = 0.0  # agent time spent handling (callbacks included)
         self.failures = 0
-        self.complaints = 0
+        self.complaints = 0  # first complaints about a failure
+        self.repeat_complaints = 0  # the same failure complained about again
+        self.answered_complaints = 0  # complaint contacts answered (repeats included)
+        self.resolved_at_first_contact = 0  # ... and resolved by the agent who answered
         self.callbacks = 0
         # (outcome, churned) for every failure followed by a churn decision
         self.outcome_log: list[tuple[str, bool]] = []
@@ -125,7 +231,7 @@ class ServiceDesk:
 
     def handling_stream(self, customer):
         if customer.handling is None:
-            customer.handling = self.streams.stream(Purpose.HANDLING, customer.id, "uniform")
+            customer.handling = self.streams.stream(HANDLING_PURPOSE, customer.id, "uniform")
         return customer.handling
 
     def _handle_time(self, u: float) -> float:
@@ -180,7 +286,7 @@ class ServiceDesk:
     def inquiries(self, customer):
         """A customer's routine inquiries, while it is a customer."""
         env, rate = self.env, self.cfg.contact_rate
-        gaps = self.streams.stream(Purpose.CONTACTS, customer.id, "exponential")
+        gaps = self.streams.stream(CONTACTS_PURPOSE, customer.id, "exponential")
         while True:
             yield env.timeout(gaps.next() / rate)
             if not customer.active:
@@ -200,17 +306,39 @@ class ServiceDesk:
             self.busy_time += handle
 
     def complaint(self, customer, complaint_u: float, recovery_u: float):
-        """After a failure: complain or not, and the outcome (a generator; returns it)."""
+        """After a failure: complain or not, and the outcome (a generator; returns it).
+
+        A complaint that ends unresolved or abandoned is taken up again by the customer with
+        probability ``recontact_probability`` (after ``recontact_delay``, at most
+        ``max_recontacts`` times): a *repeat complaint*, with a new chance of resolution.
+        """
         self.failures += 1
         if complaint_u >= customer.complaint_propensity:
             return SILENT
         self.complaints += 1
         env, cfg = self.env, self.cfg
         failed_at = env.now
+        attempt = 0
+        while True:
+            outcome = yield from self._one_complaint(customer, recovery_u, failed_at)
+            if outcome not in (UNRESOLVED, ABANDONED) or attempt >= cfg.max_recontacts or not (
+                    cfg.recontact_probability) or (self.handling_stream(customer).next()
+                                                   >= cfg.recontact_probability):
+                return outcome
+            yield env.timeout(cfg.recontact_delay)
+            attempt += 1
+            self.repeat_complaints += 1
+            recovery_u = self.handling_stream(customer).next()
+
+    def _one_complaint(self, customer, recovery_u: float, failed_at: float):
+        """One complaint contact and what follows it (a callback): the outcome."""
+        env, cfg = self.env, self.cfg
         answered = yield from self.contact(customer, COMPLAINT)
         if not answered:
             return ABANDONED if self.resource is not None else UNRESOLVED
         resolved = recovery_u < self.resolution
+        self.answered_complaints += 1
+        self.resolved_at_first_contact += resolved
         if not resolved and cfg.callback_delay is not None:
             yield env.timeout(cfg.callback_delay)
             yield from self._callback(customer)
@@ -230,8 +358,13 @@ class ServiceDesk:
                            np.frombuffer(self.customer, dtype=np.int64))
 
     def kpis(self, horizon: float) -> dict[str, float]:
-        return desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
+        kpis = desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
                          self.busy_time, self.agent_time(horizon))
+        kpis["repeat_complaints"] = self.repeat_complaints
+        kpis["first_contact_resolution"] = (
+            self.resolved_at_first_contact / self.answered_complaints
+            if self.answered_complaints else math.nan)
+        return kpis
 
     def per_period(self, period_ends: np.ndarray) -> pd.DataFrame:
         """Desk figures per reporting period (contacts by their arrival time)."""
@@ -245,6 +378,155 @@ class ServiceDesk:
 
     def recovery_table(self) -> pd.DataFrame:
         return recovery_table(self.outcome_log)
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+class DeskPolicy(Policy):
+    """Service failures, the desk and complaint handling, as a policy of the run.
+
+    On when the scenario has agents, a staffing schedule, routine contacts or service failures.
+    A failure lowers the experience (``failure_severity``; a repeated failure by
+    ``1 + double_deviation`` times that); the customer then complains (or not), waits for the
+    desk's outcome, and the outcome moves satisfaction (``recovery``) before the customer
+    decides whether to stay.
+    """
+
+    SECTIONS = {"service": Service, "recovery": Recovery}
+    KPIS = {
+        "failures": "service failures (purchases or renewals that went wrong)",
+        "complaints": "complaints made to the desk (first complaints about a failure)",
+        "repeat_complaints": "the same failure complained about again after an unresolved or "
+        "abandoned complaint",
+        "first_contact_resolution": "share of answered complaint contacts resolved by the agent "
+        "who answered",
+        "complaint_rate": "complaints per service failure (the tip of the iceberg)",
+        "desk_contacts": "inbound desk contacts (inquiries and complaints) offered",
+        "desk_answered": "inbound contacts answered",
+        "desk_wait_probability": "share of answered contacts that waited at all",
+        "desk_asa": "average speed of answer: mean wait of answered contacts",
+        "desk_service_level": "share of offered contacts answered within service.sla_target",
+        "desk_abandon_rate": "share of offered contacts that hung up before an answer",
+        "desk_utilization": "agent time handling contacts / agent time on duty",
+    }
+    COSTS = {"desk_cost": "agents on duty × (wage + empowerment × empowerment_cost)"}
+    EVENTS = ("failure", "resolution")
+    PURPOSES = (CONTACTS_PURPOSE, HANDLING_PURPOSE)
+
+    def __init__(self, market):
+        super().__init__(market)
+        self.recovery_cfg = market.scenario.recovery
+        cfg = self.cfg
+        self.failure_rate = cfg.failure_rate
+        self.inquiries = cfg.contact_rate > 0
+        self.desk = (ServiceDesk(market.env, cfg, market.streams, market.segments,
+                                 on_abandoned=self._abandoned) if self.enabled else None)
+
+    @property
+    def enabled(self) -> bool:
+        cfg = self.cfg
+        return bool(cfg.agents or cfg.schedule or cfg.contact_rate or cfg.failure_rate)
+
+    @classmethod
+    def check(cls, scenario) -> None:
+        names = list(scenario.customers.segments) or ["all"]
+        for key in scenario.service.priority:
+            if key not in names:
+                guess = difflib.get_close_matches(key, names, n=1)
+                hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+                raise ValueError(f"service.priority has segment '{key}'{hint}; segments: "
+                                 f"{', '.join(names)}")
+
+    # ------------------------------------------------------------------ hooks
+
+    def customer_started(self, customer) -> None:
+        if self.inquiries:
+            self.market.env.process(self.desk.inquiries(customer))
+
+    def service_failure(self, customer, draws) -> float | None:
+        """A failure with probability ``failure_rate``: the drop in perceived quality."""
+        if draws[_FAILURE] >= self.failure_rate:
+            return None
+        cfg = self.cfg
+        drop = cfg.failure_severity * (1.0 + cfg.double_deviation if customer.failures else 1.0)
+        customer.failures += 1
+        self.market.recorder.event(self.market.env.now, customer.id, FAILURE)
+        return drop
+
+    def recover(self, customer, complaint_u: float, recovery_u: float):
+        """After a failure: the complaint and its outcome, then the recovery effect.
+
+        A generator: the customer's process waits for the desk.
+        """
+        market = self.market
+        pre_failure = customer.satisfaction
+        outcome = yield from self.desk.complaint(customer, complaint_u, recovery_u)
+        recovery = self.recovery_cfg
+        delta = getattr(recovery, outcome, 0.0)
+        if outcome == QUICK and recovery.paradox:
+            after = customer.satisfaction + delta
+            target = max(after, pre_failure + recovery.paradox_bonus)
+            customer.recovery_bonus = max(0.0, target - max(after, pre_failure))
+            delta = target - customer.satisfaction
+        market.recorder.event(market.env.now, customer.id, RESOLUTION, details=outcome)
+        customer.pending_outcome = outcome
+        market.add_satisfaction(customer, delta)
+
+    def _abandoned(self, customer) -> None:
+        """A routine inquiry went unanswered: ``recovery.abandoned`` on satisfaction."""
+        if customer.active:
+            self.market.add_satisfaction(customer, self.recovery_cfg.abandoned)
+
+    def churn_decided(self, customer, u: float, churned: bool, terms, barriers) -> None:
+        """Log (outcome, churned) for the recovery table; the failure is settled."""
+        if customer.pending_outcome is not None:
+            self.desk.outcome_log.append((customer.pending_outcome, churned))
+            customer.pending_outcome = None
+            customer.recovery_bonus = 0.0
+
+    def records(self, n: int) -> dict[str, np.ndarray]:
+        """The desk's records by customer id: complaints logged, complaints that ended
+        unresolved or abandoned, and contacts that hung up before an answer."""
+        rec = self.market.recorder
+        kind = np.frombuffer(rec.kind, dtype=np.int8)
+        ids = np.frombuffer(rec.customer, dtype=np.int64)
+        rows = np.flatnonzero(kind == RESOLUTION)
+        failed = [int(ids[r]) for r in rows.tolist()
+                  if rec.details.get(r) in (UNRESOLVED, ABANDONED)]
+        desk = self.desk
+        unanswered = np.frombuffer(desk.answered, dtype=np.int8) == 0
+        return {
+            "complaints": complaint_counts(desk, n),
+            "failed_recoveries": np.bincount(np.array(failed, dtype=np.int64), minlength=n),
+            "abandoned_contacts": np.bincount(
+                np.frombuffer(desk.customer, dtype=np.int64)[unanswered], minlength=n),
+        }
+
+    def snapshot(self, now: float, last: float, row: dict) -> None:
+        wage = self.cfg.wage + self.cfg.empowerment * self.cfg.empowerment_cost
+        if wage:
+            self.market.recorder.book(
+                now, "desk_cost", wage * (self.desk.agent_time(now) - self.desk.agent_time(last)))
+
+    # ------------------------------------------------------------------ results
+
+    def kpis(self) -> dict[str, float]:
+        if self.desk is not None:
+            return self.desk.kpis(self.market.scenario.horizon)
+        return {**desk_kpis(contact_log(), self.cfg.sla_target), "repeat_complaints": 0,
+                "first_contact_resolution": math.nan}
+
+    def period_columns(self, period_ends):
+        return self.desk.per_period(period_ends) if self.desk is not None else None
+
+    def tables(self):
+        desk = self.desk
+        return {
+            "recovery": (desk.recovery_table if desk is not None
+                         else lambda: recovery_table([])),
+            "contacts": desk.log if desk is not None else contact_log,
+        }
 
 
 def complaint_counts(desk, customers: int) -> np.ndarray:

@@ -20,16 +20,69 @@ classification period are spared). Every change of tier is an event.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field, model_validator
 
 from crmsim.analysis.abc import abc_classes
 from crmsim.analysis.rfm import quantile_scores
-from crmsim.results import VALUE_TIER
+from crmsim.distributions import Probability
+from crmsim.model.customer import TIERS
+from crmsim.model.policy import Policy
+from crmsim.results import event_kind
+from crmsim.schema import Section
 
-KEY, ORDINARY, SMALL = "key", "ordinary", "small"
-TIERS = (KEY, ORDINARY, SMALL)
+KEY, ORDINARY, SMALL = TIERS
 _FROM_ABC = {"A": KEY, "B": ORDINARY, "C": SMALL}
-DROPPED = "dropped"  # the churn reason of a customer the firm stopped serving
+VALUE_TIER = event_kind("value_tier")
+
+
+class TierLevel(Section):
+    """What the firm gives customers of one value tier."""
+
+    desk_priority: int = Field(0, description="added to desk priority (negative: served first)")
+    retention_offers: bool = Field(True, description="eligible for retention offers")
+    win_back_effort: float = Field(
+        1.0, ge=0, description="multiplies win-back success probability and cost (0: no attempt)")
+
+
+class Tiering(Section):
+    """Customer tiering (客户分级): a periodic value classification and what each tier gets.
+
+    Every ``every`` the active customers are classified by ``method``: ``abc`` — Pareto classes
+    of margin so far (A: the first ``abc_cuts[0]`` of value → key, B → ordinary, C → small);
+    ``rfm`` — RFM total score (quintiles of recency, frequency, money), ranked; ``clv`` — margin
+    per time unit so far (what the constant-retention CLV ranks by), ranked. Ranked methods put
+    the top ``shares[0]`` in key (关键客户), the next ``shares[1]`` in ordinary (普通客户), the rest
+    in small (小客户). ``drop_unprofitable`` stops serving small customers whose margin per time
+    unit is below ``economics.cost_to_serve``.
+    """
+
+    enabled: bool = Field(False, description="switch tiering on")
+    method: Literal["abc", "rfm", "clv"] = Field("abc", description="how value is measured")
+    every: float = Field(30.0, gt=0, description="time between classifications")
+    abc_cuts: tuple[Probability, Probability] = Field(
+        (0.8, 0.95), description="cumulative value shares ending classes A and B")
+    shares: tuple[Probability, Probability] = Field(
+        (0.2, 0.3), description="shares of customers in key and ordinary (rfm, clv)")
+    key: TierLevel = Field(default_factory=lambda: TierLevel(desk_priority=-1,
+                                                             win_back_effort=2.0))
+    ordinary: TierLevel = Field(default_factory=TierLevel)
+    small: TierLevel = Field(default_factory=lambda: TierLevel(
+        desk_priority=1, retention_offers=False, win_back_effort=0.5))
+    drop_unprofitable: bool = Field(
+        False, description="stop serving small customers whose margin per time unit so far is "
+        "below economics.cost_to_serve")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.abc_cuts[0] > self.abc_cuts[1] or self.abc_cuts[0] <= 0:
+            raise ValueError(f"abc_cuts {list(self.abc_cuts)} must satisfy 0 < A cut <= B cut")
+        if sum(self.shares) > 1:
+            raise ValueError(f"shares {list(self.shares)} of key and ordinary exceed 1")
+        return self
+
 
 
 def classify(method: str, now: float, margin, purchases, last_purchase, acquired_at,
@@ -57,18 +110,22 @@ def classify(method: str, now: float, margin, purchases, last_purchase, acquired
     return out
 
 
-class TieringPolicy:
+class TieringPolicy(Policy):
     """The tiering process of one run."""
 
+    SECTIONS = {"tiering": Tiering}
+    KPIS = {
+        "active_key": "active key customers (关键客户) at the horizon (tiering)",
+        "active_ordinary": "active ordinary customers (普通客户) at the horizon",
+        "active_small": "active small customers (小客户) at the horizon",
+        "dropped": "small, unprofitable customers the firm stopped serving",
+    }
+    EVENTS = ("value_tier",)
+
     def __init__(self, market):
-        self.market = market
-        self.cfg = market.scenario.tiering
+        super().__init__(market)
         self.levels = {KEY: self.cfg.key, ORDINARY: self.cfg.ordinary, SMALL: self.cfg.small}
         self.dropped = 0
-
-    def level(self, customer):
-        """The customer's :class:`~crmsim.scenario.TierLevel` (None if never classified)."""
-        return self.levels.get(customer.tier)
 
     def start(self) -> None:
         self.market.env.process(self._run())
@@ -97,7 +154,8 @@ class TieringPolicy:
             if tier != c.tier:
                 care = c.treated()
                 care.tier = tier
-                care.tier_priority = self.levels[tier].desk_priority
+                care.tier_level = level = self.levels[tier]
+                care.tier_priority = level.desk_priority
                 record(now, c.id, VALUE_TIER, details=tier)
         if cfg.drop_unprofitable:
             cost = market.scenario.economics.cost_to_serve
@@ -115,5 +173,10 @@ class TieringPolicy:
                 counts[c.tier] += 1
         return {f"active_{t}": n for t, n in counts.items()}
 
+    def snapshot(self, now: float, last: float, row: dict) -> None:
+        row.update(self.active_by_tier())
+
     def kpis(self) -> dict[str, float]:
+        if not self.enabled:
+            return {}
         return {**self.active_by_tier(), "dropped": self.dropped}
