@@ -166,6 +166,17 @@ def page(browser, server):
     context.close()
 
 
+TABS = (".crmsim-results", ".crmsim-comparison", ".crmsim-league")
+
+
+def shoot(page, tab: str, path: Path) -> None:
+    """Screenshot once the tab switch has finished sliding (the other tabs hidden)."""
+    for other in TABS:
+        if other != tab:
+            page.locator(other).wait_for(state="hidden")
+    page.screenshot(path=path, full_page=True)
+
+
 def upload(page, name: str, text: str) -> None:
     page.locator(".crmsim-upload input[type=file]").set_input_files(
         files=[{"name": name, "mimeType": "text/yaml", "buffer": text.encode()}])
@@ -213,7 +224,7 @@ def test_the_page_loads_with_the_default_scenario(page, shots):
     assert "Service quality: 0.7" in quality  # retail_baseline's own value
     assert page.locator(".crmsim-lever").count() >= 10
     assert "Move the levers" in page.locator(".crmsim-results").inner_text()
-    page.screenshot(path=shots / "start.png", full_page=True)
+    shoot(page, ".crmsim-results", shots / "start.png")
 
 
 def test_moving_service_quality_and_running_changes_the_profit(page, server, shots):
@@ -231,7 +242,7 @@ def test_moving_service_quality_and_running_changes_the_profit(page, server, sho
     assert images.count() >= 4  # lifecycle, money, survival, churn by loyalty type
     assert "npv_profit" in page.locator(".crmsim-kpis").inner_text()
     assert page.get_by_text("customers.csv").count() == 1
-    page.screenshot(path=shots / "results.png", full_page=True)
+    shoot(page, ".crmsim-results", shots / "results.png")
 
 
 def test_an_invalid_upload_shows_the_error_naming_the_key(page, shots):
@@ -241,7 +252,7 @@ def test_an_invalid_upload_shows_the_error_naming_the_key(page, shots):
     text = error.inner_text()
     assert "crmsim: error: typo.yaml: unknown key 'satisfaction.servce_quality'" in text
     assert "did you mean 'satisfaction.service_quality'" in text
-    page.screenshot(path=shots / "upload_error.png", full_page=True)
+    shoot(page, ".crmsim-results", shots / "upload_error.png")
 
 
 def test_a_run_above_the_size_limit_is_refused(page, shots):
@@ -252,7 +263,7 @@ def test_a_run_above_the_size_limit_is_refused(page, shots):
     refusal.wait_for()
     assert "too large for this classroom server" in refusal.inner_text()
     assert page.locator(".crmsim-profit").count() == 0
-    page.screenshot(path=shots / "refused.png", full_page=True)
+    shoot(page, ".crmsim-results", shots / "refused.png")
 
 
 def test_the_comparison_shows_paired_intervals(page, server, shots):
@@ -273,7 +284,7 @@ def test_the_comparison_shows_paired_intervals(page, server, shots):
     assert rows["npv_profit"][4] == "reliably higher"
     assert INTERVAL.match(rows["npv_profit"][1]) and INTERVAL.match(rows["npv_profit"][2])
     assert worker_of(page, ".crmsim-compare-note") != server.pid
-    page.screenshot(path=shots / "comparison.png", full_page=True)
+    shoot(page, ".crmsim-comparison", shots / "comparison.png")
 
 
 def test_the_leaderboard_tab_lists_the_teams_in_order(page, league, shots):
@@ -287,7 +298,7 @@ def test_the_leaderboard_tab_lists_the_teams_in_order(page, league, shots):
     assert teams == ["Blue whales (蓝鲸队)", "Green dragons (青龙队)", "Red pandas (小熊猫队)"]
     text = table.inner_text()
     assert "leader" in text and "disqualified" in text
-    page.screenshot(path=shots / "leaderboard.png", full_page=True)
+    shoot(page, ".crmsim-league", shots / "leaderboard.png")
 
 
 def test_the_chinese_switch_relabels_the_page(page, shots):
@@ -299,7 +310,7 @@ def test_the_chinese_switch_relabels_the_page(page, shots):
     text = run_and_wait(page)
     assert text.startswith("利润: ")
     assert "利润净现值 (npv_profit)" in page.locator(".crmsim-kpis").inner_text()
-    page.screenshot(path=shots / "results_zh.png", full_page=True)
+    shoot(page, ".crmsim-results", shots / "results_zh.png")
 
 
 def test_one_students_long_comparison_does_not_hold_up_anothers_run(browser, server, shots):
@@ -326,8 +337,8 @@ def test_one_students_long_comparison_does_not_hold_up_anothers_run(browser, ser
         assert worker_of(quick) != server.pid
         assert busy.locator(".crmsim-progress").count() == 1  # still comparing
         assert busy.locator(".crmsim-differences").count() == 0
-        quick.screenshot(path=shots / "quick.png", full_page=True)
-        busy.screenshot(path=shots / "busy.png", full_page=True)
+        shoot(quick, ".crmsim-results", shots / "quick.png")
+        shoot(busy, ".crmsim-comparison", shots / "busy.png")
     finally:
         for c in contexts:
             c.close()
