@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab validate bench lint clean
+.PHONY: demo test lab dashboard chromium validate bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(BIN)/python:
 # (re)install when the project metadata changes
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
+	$(BIN)/python -m pip install --quiet -e ".[test,distributed,dashboard]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,8 +23,15 @@ demo: $(STAMP)
 	$(BIN)/crmsim run scenarios/retail_baseline.yaml --seed 1 --out out/run >/dev/null
 	@echo "plots: out/demo/kpi_intervals.png, out/run/lifecycle.png, out/run/money.png, out/run/survival.png"
 
-test: $(STAMP)
+# the browser tests drive Debian's chromium (Playwright's own download is not used)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+dashboard: $(STAMP)
+	$(BIN)/crmsim dashboard
 
 validate: $(STAMP)
 	$(BIN)/crmsim validate

@@ -8,6 +8,8 @@
     crmsim calibrate LOG.csv --calibration-end DATE [--holdout-end DATE] [--time-unit week]
                      [--columns id,date,amount] [--duplicates keep|drop|error] --out DIR
     crmsim scenarios [show FILE | schema]
+    crmsim tournament CLASS.yaml SUBMISSIONS/ [--out DIR] | --example DIR
+    crmsim dashboard [--port N] [--workers N] [--league DIR]
 
 Bad input (a scenario error, a bad ``--set``) prints one message naming the key, the value and
 what is allowed, and exits with code 2; never a traceback.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -340,6 +343,53 @@ def _log_time(text: str):
     except ValueError:
         return text
 
+def cmd_tournament(args) -> int:
+    from crmsim import tournament
+
+    if args.example:
+        if args.class_file or args.submissions:
+            raise ScenarioError("--example DIR writes an example class; give it alone, e.g. "
+                                "crmsim tournament --example class_demo")
+        paths = tournament.write_example(args.example)
+        folder = Path(args.example)
+        written = ", ".join(str(p.relative_to(folder)) for p in paths)
+        print(f"example class written to {folder}/: {written}")
+        print(f"run it: crmsim tournament {folder / 'class.yaml'} {folder / 'submissions'} "
+              f"--out {folder / 'league'}")
+        return 0
+    if not args.class_file or not args.submissions:
+        raise ScenarioError("crmsim tournament needs CLASS.yaml and a SUBMISSIONS folder (or "
+                            "--example DIR to write an example class)")
+    result = tournament.run_tournament(args.class_file, args.submissions,
+                                       executor=_executor(args), jobs=args.jobs,
+                                       progress=not args.quiet)
+    spec = result.klass.spec
+    if len(result.invalid):
+        print(f"{len(result.invalid)} submission(s) left out:", file=sys.stderr)
+        for row in result.invalid.itertuples():
+            print(f"  {row.error}", file=sys.stderr)
+    if not result.entries:
+        raise ScenarioError(f"no valid submission in {args.submissions}: nothing to rank")
+    print(f"{spec.name}: {len(result.entries)} teams, {spec.replications} replications each "
+          f"(common random numbers, seed {spec.seed}); objective {spec.objective} "
+          f"({spec.goal})")
+    _print_table(tournament.printable(result.leaderboard, spec.objective).set_index("rank"))
+    if args.out:
+        result.write(args.out)
+        print(f"\nleaderboard written to {args.out}/ (leaderboard.csv, leaderboard.html, "
+              "leaderboard.png, invalid.csv)")
+    return 0
+
+
+def cmd_dashboard(args) -> int:
+    from crmsim.dashboard import serve
+    from crmsim.dashboard.config import Settings
+
+    serve(args.port, args.host, Settings(workers=args.workers,
+                                         max_customers=args.max_customers,
+                                         league=Path(args.league)))
+    return 0  # pragma: no cover - serve() replaces this process
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crmsim", description=__doc__.split("\n\n")[0],
@@ -422,6 +472,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="for 'show': a YAML file or shipped name")
     p.add_argument("--folder", help="for 'list': a folder other than the shipped scenarios")
     p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser("tournament", help="rank teams' submissions under a class's rules "
+                       "(common random numbers, leaderboard as CSV, HTML and PNG)")
+    p.add_argument("class_file", nargs="?", metavar="CLASS.yaml",
+                   help="the instructor's class file")
+    p.add_argument("submissions", nargs="?", metavar="SUBMISSIONS",
+                   help="folder of the teams' YAML files")
+    p.add_argument("--out", help="write the leaderboard here")
+    p.add_argument("--example", metavar="DIR",
+                   help="write an example class with three submissions into DIR")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_tournament)
+
+    p = sub.add_parser("dashboard", help="serve the classroom dashboard in the browser (Solara)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--host", default="localhost",
+                   help="address to listen on (0.0.0.0: every network interface, for a class)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="simulation processes shared by all students (default: one per core)")
+    p.add_argument("--max-customers", type=int, default=100_000,
+                   help="refuse requests that would simulate more customers than this "
+                        "(summed over their runs; default 100000)")
+    p.add_argument("--league", default="out/league",
+                   help="folder of a tournament's leaderboard for the Leaderboard tab")
+    p.set_defaults(func=cmd_dashboard)
     return parser
 
 

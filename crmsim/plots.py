@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmsim.experiment import format_number
 from crmsim.model import lifecycle
 
 #: one colour per lifecycle stage, in course order
@@ -424,6 +425,98 @@ def save_holdout_plots(check, folder) -> list:
         ("holdout_by_frequency", (7, 4),
          lambda fig: holdout_by_frequency(check, ax=fig.add_subplot())),
     ])
+
+#: Dick & Basu's loyalty types with the course's Chinese names
+LOYALTY_NAMES = {"true": "true loyalty (真正忠诚)", "latent": "latent (潜在忠诚)",
+                 "spurious": "spurious (虚假忠诚)", "none": "no loyalty (无忠诚)"}
+
+
+def churn_by_loyalty(result, ax=None):
+    """Churn after the loyalty reference time by Dick & Basu type (the ``churn_rate_*`` KPIs):
+    spurious loyalty (repeat buying without satisfaction) is the one that leaves when a barrier
+    falls."""
+    ax = _axes(ax)
+    kinds = [k for k in LOYALTY_NAMES if f"churn_rate_{k}" in result.kpis]
+    rates = [result.kpis[f"churn_rate_{k}"] for k in kinds]
+    bars = ax.bar(range(len(kinds)), np.nan_to_num(rates),
+                  color=[LOYALTY_COLORS[k] for k in kinds])
+    for bar, rate in zip(bars, rates):
+        ax.annotate("n/a" if rate != rate else f"{rate:.0%}",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=9)
+    ax.set_xticks(range(len(kinds)), [LOYALTY_NAMES[k] for k in kinds], fontsize=8)
+    ax.set_ylabel("share who churned")
+    ax.set_title("Churn by loyalty type (忠诚类型与流失)")
+    return ax
+
+
+def difference_intervals(comparison, kpis, scenario: str, ax=None):
+    """Paired differences of ``scenario`` against the first scenario of a
+    :class:`~crmsim.experiment.Comparison`, with their 95% intervals, one row per KPI, each as a
+    share of the baseline's mean so that money and counts share one axis. Green: reliably
+    higher, orange: reliably lower, grey: the interval covers 0 (no evidence of a difference)."""
+    ax = _axes(ax)
+    reference = next(iter(comparison.scenarios))
+    table = comparison.differences.xs(scenario, level="scenario")
+    rows = table.loc[[k for k in kpis if k in table.index]]
+    base = comparison.table["mean"].xs(reference, level="scenario").reindex(rows.index).abs()
+    base = base.where(base > 0)
+    y = np.arange(len(rows))[::-1]
+    mean, low, high = rows["mean"] / base, rows["low"] / base, rows["high"] / base
+    colors = ["#31a354" if lo > 0 else "#e6550d" if hi < 0 else "0.5"
+              for lo, hi in zip(low, high)]
+    for yi, m, lo, hi, color in zip(y, mean, low, high, colors):
+        ax.errorbar([m], [yi], xerr=[[m - lo], [hi - m]], fmt="o", color=color, capsize=4)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, rows.index)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.1%}")
+    ax.set_xlabel(f"{scenario} − {reference}, share of the baseline mean (paired, 95% interval)")
+    ax.set_title("Difference to the baseline (与基准的差异)")
+    return ax
+
+
+def leaderboard_chart(board: pd.DataFrame, objective: str, ax=None):
+    """A class leaderboard (:func:`crmsim.tournament.leaderboard`): each team's objective mean
+    with its 95% interval, best first; the leader green, teams tied with it light green,
+    disqualified teams grey."""
+    ax = _axes(ax)
+    y = np.arange(len(board))[::-1]
+    status = board["status"].astype(str)
+    colors = ["#31a354" if s == "leader" else "#a1d99b" if s == "tied with leader"
+              else "#bdbdbd" if s.startswith("disqualified") else "#4292c6" for s in status]
+    mean = board["objective_mean"].to_numpy(float)
+    low = board["objective_low"].to_numpy(float)
+    high = board["objective_high"].to_numpy(float)
+    ax.barh(y, mean, color=colors, height=0.6)
+    ax.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="none", ecolor="black", capsize=4)
+    labels = [f"{int(r)}. {t}" if pd.notna(r) else f"DQ  {t}"
+              for r, t in zip(board["rank"], board["team"])]
+    ax.set_yticks(y, labels)
+    for yi, s, d, lo, hi, top in zip(y, status, board["difference"], board["difference_low"],
+                                     board["difference_high"], high):
+        if s == "leader":
+            note = "leader (领先)"
+        elif s.startswith("disqualified"):
+            note = "disqualified (取消资格)"
+        else:
+            note = f"{format_number(d, sign=True)} [{format_number(lo, sign=True)}, " \
+                   f"{format_number(hi, sign=True)}]" + (" tied (持平)" if s == "tied with leader"
+                                                        else "")
+        ax.annotate(note, (top, yi), textcoords="offset points", xytext=(6, 0), va="center",
+                    fontsize=8)
+    ax.margins(x=0.25)
+    ax.set_xlabel(f"{objective}: mean and 95% interval; right: paired difference to the leader")
+    ax.set_title("Leaderboard (排行榜)")
+    return ax
+
+
+def save_leaderboard_plot(board: pd.DataFrame, summary: dict, folder):
+    """The leaderboard chart as ``leaderboard.png`` in ``folder``; returns its path."""
+    height = 1.2 + 0.55 * max(len(board), 1)
+    (path,) = _save_figures(folder, [(
+        "leaderboard", (8, height),
+        lambda fig: leaderboard_chart(board, summary["objective"], ax=fig.add_subplot()))])
+    return path
 
 
 def _save_figures(folder, figures) -> list:

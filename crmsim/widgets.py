@@ -5,16 +5,16 @@
                                 ["satisfaction.service_quality", "churn.coefficients.satisfaction"])
     explorer            # shows the control panel; press Run (运行)
 
-Each key gets a control chosen from its schema type: a slider for numbers (its range from the
-schema's bounds, or from ``(min, max, step)`` given with the key), a checkbox for switches, a
-drop-down for choices. Run simulates the scenario with the chosen values — against the
+Each key gets a control chosen from its schema type (:mod:`crmsim.controls`, shared with the
+browser dashboard): a slider for numbers (its range from the schema's bounds, or from
+``(min, max, step)`` given with the key), a checkbox for switches, a drop-down for choices,
+labelled in English and Chinese. Run simulates the scenario with the chosen values — against the
 unchanged scenario too, with common random numbers, when ``compare=True`` — and redraws the
 KPI table and the plots. ``explorer.run()`` does the same from code (it returns the result).
 """
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Iterable
 
 import ipywidgets as w
@@ -23,68 +23,36 @@ import pandas as pd
 from IPython.display import display
 
 from crmsim import plots
+from crmsim.controls import Control, define
 from crmsim.errors import ScenarioError
 from crmsim.experiment import compare
-from crmsim.scenario import Scenario, field_info
+from crmsim.scenario import Scenario
 from crmsim.simulation import simulate
 
 DEFAULT_KPIS = ("active_end", "churned", "revenue", "profit", "npv_profit", "mean_satisfaction")
 
 
-def _value_at(scenario: Scenario, key: str):
-    node = scenario.to_dict()
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ScenarioError(f"{key!r}: not a key of scenario {scenario.name!r}")
-        node = node[part]
-    return node
-
-
-def _bounds(info) -> tuple[float | None, float | None]:
-    low = high = None
-    for meta in getattr(info, "metadata", []):
-        for attr, is_low in (("ge", True), ("gt", True), ("le", False), ("lt", False)):
-            value = getattr(meta, attr, None)
-            if value is not None:
-                if is_low:
-                    low = value
-                else:
-                    high = value
-    return low, high
+def widget_for(control: Control) -> w.Widget:
+    """The ipywidget of a :class:`~crmsim.controls.Control` (bilingual label, schema tooltip)."""
+    style = {"description_width": "initial"}
+    common = dict(value=control.value, description=control.label_in("both"),
+                  tooltip=control.description, style=style)
+    if control.kind == "choice":
+        return w.Dropdown(options=list(control.choices), **common)
+    if control.kind == "bool":
+        return w.Checkbox(**common)
+    layout = w.Layout(width="420px")
+    if control.kind == "int":
+        return w.IntSlider(min=control.low, max=control.high, step=control.step, layout=layout,
+                           **common)
+    return w.FloatSlider(min=control.low, max=control.high, step=control.step, layout=layout,
+                         readout_format=".3g", **{**common, "value": float(control.value)})
 
 
 def control_for(scenario: Scenario, key: str, spec=None) -> w.Widget:
-    """The widget for one dotted key; ``spec`` is ``(min, max, step)`` or a list of choices."""
-    value = _value_at(scenario, key)
-    info = field_info(tuple(key.split(".")))
-    label = key.split(".")[-1].replace("_", " ")
-    tooltip = info.description if info is not None and info.description else key
-    style = {"description_width": "initial"}
-    layout = w.Layout(width="420px")
-    if isinstance(spec, (list, tuple)) and spec and not isinstance(spec[0], (int, float)):
-        return w.Dropdown(options=list(spec), value=value, description=label, tooltip=tooltip,
-                          style=style)
-    if isinstance(value, bool):
-        return w.Checkbox(value=value, description=label, tooltip=tooltip, style=style)
-    annotation = info.annotation if info is not None else None
-    if typing.get_origin(annotation) is typing.Literal:
-        return w.Dropdown(options=list(typing.get_args(annotation)), value=value,
-                          description=label, tooltip=tooltip, style=style)
-    if not isinstance(value, (int, float)):
-        raise ScenarioError(f"{key} = {value!r}: only numbers, switches and choices get a "
-                            "control (give a distribution's parameters, e.g. churn.base.a)")
-    if spec is None:
-        low, high = _bounds(info) if info is not None else (None, None)
-        if low is None or high is None:
-            raise ScenarioError(f"{key}: the schema has no finite range; give one, e.g. "
-                                f"{{'{key}': (0, 1, 0.01)}}")
-        spec = (low, high, (high - low) / 100)
-    low, high, step = spec
-    if isinstance(value, int) and all(float(x).is_integer() for x in spec):
-        return w.IntSlider(value=value, min=int(low), max=int(high), step=int(step) or 1,
-                           description=label, tooltip=tooltip, style=style, layout=layout)
-    return w.FloatSlider(value=float(value), min=low, max=high, step=step, description=label,
-                         tooltip=tooltip, style=style, layout=layout, readout_format=".3g")
+    """The widget for one dotted key; ``spec`` is ``(min, max, step)`` or a list of choices
+    (see :func:`crmsim.controls.define`, the one place where controls are defined)."""
+    return widget_for(define(scenario, key, spec))
 
 
 class ScenarioExplorer:
