@@ -424,12 +424,12 @@ def _integer(minimum: int):
 
 def _positive_fraction(text: str) -> float:
     try:
-        value = float(text)
+        value, shown = float(text), text
     except ValueError:
-        value = math.nan
+        value, shown = math.nan, _short(text)
     if not (0 < value < math.inf):
-        raise argparse.ArgumentTypeError(f"{_short(text)}: must be a number > 0 (relative: "
-                                         "0.01 for ±1%)")
+        raise argparse.ArgumentTypeError(f"{shown}: must be a number > 0 (relative: 0.01 for "
+                                         "±1%)")
     return value
 
 

@@ -22,8 +22,8 @@ Faults lose nothing that finished:
   replication of one scenario fails;
 * a pool worker that dies (killed by the operating system for memory, say) breaks the process
   pool; the pool is replaced and the unfinished replications run again (same seeds, so the same
-  numbers). After :data:`POOL_RESTARTS` replacements the remaining replications are reported as
-  failures and the finished ones kept;
+  numbers). After :data:`POOL_RESTARTS` lost pools they run one at a time, and one that still
+  kills its worker is reported as a failure; every finished replication is kept;
 * an interrupt (Ctrl-C, or SIGTERM turned into :class:`~crmsim.errors.Interrupted` by the CLI)
   stops the pool's workers at once, so none is left running and holding the caller's pipes.
 """
@@ -53,8 +53,8 @@ from crmsim.results import KPI_DESCRIPTIONS
 from crmsim.scenario import Scenario
 from crmsim.simulation import simulate
 
-#: how many times a process pool whose worker died is replaced before the run gives up on
-#: the unfinished replications (reporting them as failures, keeping the finished ones)
+#: lost process pools (a worker died) after which the unfinished replications run one at a
+#: time, each in its own worker, so that one that kills its worker fails alone
 POOL_RESTARTS = 2
 
 
@@ -113,17 +113,20 @@ def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
 
 
 def _in_processes(tasks: list[Task], workers: int, run, bar) -> list[dict]:
-    """A process pool; a pool broken by a dead worker is replaced and the unfinished tasks
-    run again, at most :data:`POOL_RESTARTS` times."""
+    """A process pool. A pool broken by a dead worker is replaced and the unfinished tasks run
+    again; after :data:`POOL_RESTARTS` lost pools they run one at a time (less memory at
+    once), and a task that still kills its worker is reported as failed, alone."""
     results: list[dict | None] = [None] * len(tasks)
     pending = list(range(len(tasks)))
     lost = 0
     while pending:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)),
+        alone = lost >= POOL_RESTARTS
+        batch = pending[:1] if alone else pending
+        pool = ProcessPoolExecutor(max_workers=1 if alone else min(workers, len(batch)),
                                    initializer=_worker_start)
         broken = False
         try:
-            futures = {pool.submit(run, tasks[i]): i for i in pending}
+            futures = {pool.submit(run, tasks[i]): i for i in batch}
             for future in as_completed(futures):
                 try:
                     results[futures[future]] = future.result()
@@ -144,21 +147,25 @@ def _in_processes(tasks: list[Task], workers: int, run, bar) -> list[dict]:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        pending = [i for i in pending if results[i] is None]
-        if broken and pending:
-            lost += 1
-            if lost > POOL_RESTARTS:
-                warnings.warn(f"worker processes died {lost} times; {len(pending)} unfinished "
-                              "replication(s) reported as failed, the finished ones kept",
+        unfinished = [i for i in batch if results[i] is None]
+        if broken and unfinished:
+            if alone:
+                task = tasks[unfinished[0]]
+                results[unfinished[0]] = {
+                    "ok": False, "where": None,
+                    "error": "WorkerLost: the worker process running this replication died, "
+                    "also when it ran alone (killed, e.g. for lack of memory?)"}
+                bar.update()
+                warnings.warn(f"replication {task.replication} of {task.label!r} killed its "
+                              "worker process also when run alone: reported as failed",
                               WorkerLost, stacklevel=3)
-                for i in pending:
-                    results[i] = {"ok": False, "where": None,
-                                  "error": f"WorkerLost: the worker process died {lost} times "
-                                  "(killed, e.g. for lack of memory?); not run again"}
-                break
-            warnings.warn(f"a worker process died (killed, e.g. for lack of memory?); "
-                          f"{len(pending)} unfinished replication(s) run again in a new pool",
-                          WorkerLost, stacklevel=3)
+            else:
+                lost += 1
+                how = ("one at a time" if lost >= POOL_RESTARTS else "again in a new pool")
+                warnings.warn(f"a worker process died (killed, e.g. for lack of memory?); "
+                              f"{len(unfinished)} unfinished replication(s) run {how}",
+                              WorkerLost, stacklevel=3)
+        pending = [i for i in pending if results[i] is None]
     return results
 
 

@@ -161,7 +161,7 @@ def load(path: str | Path) -> dict[str, Any]:
         record = Manifest.model_validate(manifest).model_dump()
     except ValidationError as err:
         raise ScenarioError(_explain(err), str(path)) from None
-    scenarios_of(record)  # every recorded scenario must still validate
+    scenarios_of(record, str(path))  # every recorded scenario must still validate
     return record
 
 
@@ -182,8 +182,9 @@ def _explain(err: ValidationError) -> list[str]:
     return problems
 
 
-def scenarios_of(manifest: dict[str, Any]) -> dict[str, Scenario]:
-    return {label: from_dict(data, source=f"manifest scenario {label!r}")
+def scenarios_of(manifest: dict[str, Any], source: str = "manifest") -> dict[str, Scenario]:
+    """The recorded scenarios, validated (errors name the manifest and the label)."""
+    return {label: from_dict(data, source=f"{source}: scenario {label!r}")
             for label, data in manifest["scenarios"].items()}
 
 

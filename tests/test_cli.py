@@ -35,7 +35,7 @@ def test_run_prints_kpis_and_writes_tables_and_plots(tmp_path, capsys):
         (["run", "retail_baseline", "--set", "churn.base=2"], "less than or equal to 1"),
         (["run", "retail_baseline", "--set", "service.agents"], "expected key=value"),
         (["run", "nowhere.yaml"], "file not found"),
-        (["compare", "retail_baseline", "--replications", "0"], "replications = 0"),
+        (["compare", "retail_baseline", "--replications", "0"], "--replications: 0: must be"),
         (["sweep", "retail_baseline", "--param", "churn.base"], "expected key=v1,v2"),
         (["validate", "--only", "nothing"], "unknown reduction 'nothing'"),
         (["scenarios", "show"], "needs a FILE"),
