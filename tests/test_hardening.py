@@ -136,6 +136,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, monkeyp
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     monkeypatch.chdir(tmp_path)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("bad input must be refused before anything is simulated")
+
+    monkeypatch.setattr(experiment, "simulate", must_not_run)
+    monkeypatch.setattr(crmsim.simulation, "simulate", must_not_run)
     before = _files(tmp_path)
     assert main([*argv, *SMALL[-1:]] if argv[0] in ("compare", "sweep") else argv) == 2
     captured = capsys.readouterr()
@@ -468,6 +474,28 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):
         raise KeyboardInterrupt
     assert target.read_text() == "old complete content\n"
     assert [p.name for p in tmp_path.iterdir()] == ["events.csv"]
+
+
+def test_a_signal_while_writing_removes_what_was_written(monkeypatch, tmp_path, capsys):
+    import crmsim.plots
+    from crmsim.errors import Interrupted
+
+    def killed(result, folder):  # SIGTERM arrives after the tables, during the plots
+        assert (Path(folder) / "events.csv").exists()
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(crmsim.plots, "save_run_plots", killed)
+    out = tmp_path / "run"
+    run = ["run", "retail_baseline", "--set", "customers.initial=30", "--out", str(out)]
+    assert main(run) == 143
+    assert "nothing was written" in capsys.readouterr().err
+    assert not out.exists()
+    monkeypatch.undo()
+    assert main(run) == 0
+    monkeypatch.setattr(crmsim.plots, "save_run_plots", killed)
+    assert main([*run, "--force"]) == 143
+    assert "no longer holds a complete run" in capsys.readouterr().err
+    assert not (out / "manifest.json").exists()
 
 
 def test_force_replaces_a_run_and_removes_its_stale_files(tmp_path, capsys):
