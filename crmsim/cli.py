@@ -53,11 +53,23 @@ from crmsim.scenario import (
 OK, FAILED, USAGE_ERROR = 0, 1, 2
 
 
+def _assignments(sets: list[str]) -> dict:
+    """The ``--set`` options as dotted key → value; a key given twice is an error (the
+    first value would be dropped without a word)."""
+    overrides: dict = {}
+    for text in sets:
+        key, value = parse_assignment(text)
+        if key in overrides:
+            raise ScenarioError(f"--set {key} is given twice ({_short(overrides[key])} and "
+                                f"{_short(value)}); give it once")
+        overrides[key] = value
+    return overrides
+
+
 def _scenario_with_sets(path: str, sets: list[str]) -> Scenario:
     scenario = load_scenario(path)
     if sets:
-        overrides = dict(parse_assignment(text) for text in sets)
-        scenario = scenario.with_overrides(overrides, source="--set")
+        scenario = scenario.with_overrides(_assignments(sets), source="--set")
     return scenario
 
 
@@ -369,7 +381,7 @@ def cmd_rerun(args) -> int:
 def cmd_validate(args) -> int:
     from crmsim.validation import run_validation
 
-    overrides = dict(parse_assignment(text) for text in args.set) if args.set else None
+    overrides = _assignments(args.set) if args.set else None
     table = run_validation(args.only or None, seed=args.seed, overrides=overrides)
     _print_table(table.set_index(["reduction", "quantity"]))
     passed = int(table["passed"].sum())

@@ -74,6 +74,8 @@ BAD_INPUTS = {
     "--set duplicate key": ({}, ["run", "retail_baseline", "--set",
                                  "churn={base: 0.1, base: 0.2}"],
                             ["--set churn", "duplicate key 'base'"]),
+    "--set twice": ({}, ["run", "retail_baseline", "--set", "churn.base=0.1", "--set",
+                         "churn.base=0.2"], ["--set churn.base is given twice"]),
     "--set no key": ({}, ["run", "retail_baseline", "--set", "=3"], ["expected key=value"]),
     "--set below a number": ({}, ["run", "retail_baseline", "--set", "horizon.a=3"],
                              ["horizon.a = 3", "horizon is 365.0, not a mapping"]),
