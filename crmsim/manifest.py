@@ -191,7 +191,7 @@ def scenarios_of(manifest: dict[str, Any], source: str = "manifest") -> dict[str
 def check_files(manifest: dict[str, Any], folder: str | Path) -> list[str]:
     """Problems with the files next to a manifest: a listed file missing or changed (its
     digest differs), or a file like crmsim's outputs that the run did not write."""
-    from crmsim.outputs import MANIFEST, TEMP_MARK, digest
+    from crmsim.outputs import MANIFEST, OUTPUT_SUFFIXES, TEMP_MARK, digest
 
     folder = Path(folder)
     problems = []
@@ -204,8 +204,7 @@ def check_files(manifest: dict[str, Any], folder: str | Path) -> list[str]:
                             "manifest's); the folder mixes runs or was edited")
     for path in sorted(folder.iterdir()):
         if (path.is_file() and path.name not in manifest["files"] and path.name != MANIFEST
-                and (path.suffix in (".csv", ".parquet", ".png", ".yaml")
-                     or TEMP_MARK in path.name)):
+                and (path.suffix in OUTPUT_SUFFIXES or TEMP_MARK in path.name)):
             problems.append(f"{path.name}: not written by this run")
     return problems
 

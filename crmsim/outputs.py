@@ -194,11 +194,19 @@ class OutputFolder:
         return write({**manifest, "files": files}, self.path)
 
 
+#: the kinds of files crmsim writes into an output folder
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".png", ".yaml")
+
+
 def _listed_files(manifest_path: Path) -> set[str]:
-    """The files an earlier manifest says its run wrote (none if it cannot be read)."""
+    """The files an earlier run wrote: those its manifest lists, or — for a manifest without
+    a list (damaged, or from an older crmsim) — every file of the kinds crmsim writes."""
     try:
-        files = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {})
+        files = json.loads(manifest_path.read_text(encoding="utf-8")).get("files")
     except (OSError, ValueError, AttributeError):
-        return set()
-    return {name for name in files if isinstance(name, str) and "/" not in name
-            and "\\" not in name and name not in ("", ".", "..")}
+        files = None
+    if not isinstance(files, dict):
+        return {p.name for p in manifest_path.parent.iterdir()
+                if p.is_file() and p.suffix in OUTPUT_SUFFIXES}
+    return {name for name in files if isinstance(name, str) and Path(name).name == name
+            and name not in ("", ".", "..")}

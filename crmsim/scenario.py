@@ -966,6 +966,9 @@ def _explain(err: ValidationError) -> list[str]:
             )
         elif e["type"] == "missing":
             problems.append(f"missing key '{key}' (required)")
+        elif e["type"] == "invalid_key":
+            where = f" under '{'.'.join(loc[:-1])}'" if loc[:-1] else ""
+            problems.append(f"key {_short(value)}{where}: a key must be a name (text)")
         else:
             msg = e["msg"][0].lower() + e["msg"][1:]
             msg = msg.removeprefix("value error, ")
