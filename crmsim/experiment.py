@@ -30,6 +30,7 @@ Faults lose nothing that finished:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import os
@@ -126,7 +127,8 @@ def _in_processes(tasks: list[Task], workers: int, run, bar) -> list[dict]:
                                    initializer=_worker_start)
         broken = False
         try:
-            futures = {pool.submit(run, tasks[i]): i for i in batch}
+            with _signals_held():  # the workers are forked here
+                futures = {pool.submit(run, tasks[i]): i for i in batch}
             for future in as_completed(futures):
                 try:
                     results[futures[future]] = future.result()
@@ -188,12 +190,32 @@ def _on_dask(tasks: list[Task], client, run, bar) -> list[dict]:
     return results
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM while pool workers are forked: a worker inherits the mask and
+    releases it once it has its own signal handling (:func:`_worker_start`), so a signal in
+    that instant never finds a worker with the parent's handler; the parent gets it after."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _worker_start() -> None:
     """Set up a pool worker: signals are the parent's business (Ctrl-C reaches the whole
     process group; the parent stops its workers itself), and on Linux a worker dies with its
     parent (PR_SET_PDEATHSIG), so even a parent killed with SIGKILL leaves no worker behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     if sys.platform == "linux":
         try:
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
