@@ -12,51 +12,32 @@ much less noise than the difference of two independent runs.
 * :func:`sweep` — one scenario over a grid of dotted keys → a tidy DataFrame.
 
 Executors: ``"serial"``, ``"processes"`` (a process pool of ``jobs`` workers) or a
-``dask.distributed.Client``. Each run is a pure function of (scenario, child seed), so every
+``dask.distributed.Client`` (:mod:`crmsim.executors`: a dead worker or an interrupt loses
+nothing that finished). Each run is a pure function of (scenario, child seed), so every
 executor gives identical numbers.
 
-Faults lose nothing that finished:
-
-* a replication that raises is a *failure* — scenario, replication, seed, the error and the
-  line of crmsim's code it came from — and the other replications are kept, also when every
-  replication of one scenario fails;
-* a pool worker that dies (killed by the operating system for memory, say) breaks the process
-  pool; the pool is replaced and the unfinished replications run again (same seeds, so the same
-  numbers). After :data:`POOL_RESTARTS` lost pools they run one at a time, and one that still
-  kills its worker is reported as a failure; every finished replication is kept;
-* an interrupt (Ctrl-C, or SIGTERM turned into :class:`~crmsim.errors.Interrupted` by the CLI)
-  stops the pool's workers at once, so none is left running and holding the caller's pipes.
+A replication that raises is a *failure* — scenario, replication, seed, the error and the line
+of crmsim's code it came from — and the other replications are kept, also when every
+replication of one scenario fails.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import itertools
-import os
-import signal
-import sys
 import traceback
-import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from crmsim import executors
 from crmsim.analysis.stats import mean_ci
-from crmsim.errors import Interrupted, ScenarioError, WorkerLost, crmsim_line
+from crmsim.errors import Interrupted, ScenarioError, crmsim_line
 from crmsim.results import KPI_DESCRIPTIONS
 from crmsim.scenario import Scenario
 from crmsim.simulation import simulate
-
-#: lost process pools (a worker died) after which the unfinished replications run one at a
-#: time, each in its own worker, so that one that kills its worker fails alone
-POOL_RESTARTS = 2
 
 
 @dataclass(frozen=True)
@@ -84,160 +65,12 @@ def run_task(task: Task) -> dict[str, Any]:
 
 def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
             progress: bool = True, run: Callable[[Task], dict] = run_task) -> list[dict]:
-    """Run tasks on an executor; results come back in task order.
+    """Run tasks on an executor (see :mod:`crmsim.executors`); results come back in task order.
 
-    ``run`` is what runs one task (:func:`run_task`); it must be a module-level function for a
-    process pool. An :class:`~crmsim.errors.Interrupted` on the way out carries how many tasks
-    had finished.
+    ``run`` is what runs one task (:func:`run_task`); for a process pool it must be a
+    module-level function.
     """
-    bar = tqdm(total=len(tasks), desc="replications", disable=not progress, leave=False)
-    try:
-        if executor == "serial":
-            results = []
-            try:
-                for task in tasks:
-                    results.append(run(task))
-                    bar.update()
-            except Interrupted as stop:
-                stop.finished, stop.total = len(results), len(tasks)
-                raise
-            return results
-        if executor == "processes":
-            return _in_processes(tasks, jobs or os.cpu_count() or 1, run, bar)
-        if hasattr(executor, "submit") and hasattr(executor, "gather"):  # dask.distributed
-            return _on_dask(tasks, executor, run, bar)
-    finally:
-        bar.close()
-    raise ScenarioError(
-        f"executor = {executor!r}: must be 'serial', 'processes' or a dask.distributed.Client"
-    )
-
-
-def _in_processes(tasks: list[Task], workers: int, run, bar) -> list[dict]:
-    """A process pool. A pool broken by a dead worker is replaced and the unfinished tasks run
-    again; after :data:`POOL_RESTARTS` lost pools they run one at a time (less memory at
-    once), and a task that still kills its worker is reported as failed, alone."""
-    results: list[dict | None] = [None] * len(tasks)
-    pending = list(range(len(tasks)))
-    lost = 0
-    while pending:
-        alone = lost >= POOL_RESTARTS
-        batch = pending[:1] if alone else pending
-        pool = ProcessPoolExecutor(max_workers=1 if alone else min(workers, len(batch)),
-                                   initializer=_worker_start)
-        broken = False
-        try:
-            with _signals_held():  # the workers are forked here
-                futures = {pool.submit(run, tasks[i]): i for i in batch}
-            for future in as_completed(futures):
-                try:
-                    results[futures[future]] = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    break
-                bar.update()
-            for future, i in futures.items():  # what finished before the pool broke
-                if results[i] is None and future.done() and not future.cancelled() and (
-                        future.exception() is None):
-                    results[i] = future.result()
-                    bar.update()
-        except BaseException as stop:
-            _stop_workers(pool)
-            if isinstance(stop, Interrupted):
-                stop.finished = sum(r is not None for r in results)
-                stop.total = len(tasks)
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        unfinished = [i for i in batch if results[i] is None]
-        if broken and unfinished:
-            if alone:
-                task = tasks[unfinished[0]]
-                results[unfinished[0]] = {
-                    "ok": False, "where": None,
-                    "error": "WorkerLost: the worker process running this replication died, "
-                    "also when it ran alone (killed, e.g. for lack of memory?)"}
-                bar.update()
-                warnings.warn(f"replication {task.replication} of {task.label!r} killed its "
-                              "worker process also when run alone: reported as failed",
-                              WorkerLost, stacklevel=3)
-            else:
-                lost += 1
-                how = ("one at a time" if lost >= POOL_RESTARTS else "again in a new pool")
-                warnings.warn(f"a worker process died (killed, e.g. for lack of memory?); "
-                              f"{len(unfinished)} unfinished replication(s) run {how}",
-                              WorkerLost, stacklevel=3)
-        pending = [i for i in pending if results[i] is None]
-    return results
-
-
-def _on_dask(tasks: list[Task], client, run, bar) -> list[dict]:
-    from distributed import as_completed as dask_completed
-
-    futures = [client.submit(run, task, pure=False) for task in tasks]
-    index = {f.key: i for i, f in enumerate(futures)}
-    results: list[dict | None] = [None] * len(tasks)
-    try:
-        for future in dask_completed(futures):
-            results[index[future.key]] = future.result()
-            bar.update()
-    except BaseException as stop:
-        client.cancel(futures)
-        if isinstance(stop, Interrupted):
-            stop.finished = sum(r is not None for r in results)
-            stop.total = len(tasks)
-        raise
-    return results
-
-
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM while pool workers are forked: a worker inherits the mask and
-    releases it once it has its own signal handling (:func:`_worker_start`), so a signal in
-    that instant never finds a worker with the parent's handler; the parent gets it after."""
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _worker_start() -> None:
-    """Set up a pool worker: signals are the parent's business (Ctrl-C reaches the whole
-    process group; the parent stops its workers itself), and on Linux a worker dies with its
-    parent (PR_SET_PDEATHSIG), so even a parent killed with SIGKILL leaves no worker behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    if sys.platform == "linux":
-        try:
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - an unusual libc
-            pass
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool's workers now: cancel what is queued and terminate the running ones."""
-    if hasattr(pool, "terminate_workers"):  # Python 3.14
-        pool.terminate_workers()
-        return
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():  # pragma: no cover - a worker ignoring SIGTERM
-            process.kill()
-            process.join()
+    return executors.run_all(tasks, run, executor, jobs, progress)
 
 
 def _collect(tasks: list[Task], outcomes: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
