@@ -7,77 +7,172 @@
     crmsim validate [--only NAME] [--seed N] [--set key=value]...
     crmsim calibrate LOG.csv --calibration-end DATE [--holdout-end DATE] [--time-unit week]
                      [--columns id,date,amount] [--duplicates keep|drop|error] --out DIR
-    crmsim scenarios [show FILE | schema]
+    crmsim scenarios [list [--folder DIR] | show FILE | schema]
     crmsim tournament CLASS.yaml SUBMISSIONS/ [--out DIR] | --example DIR
     crmsim dashboard [--port N] [--workers N] [--league DIR]
 
-Bad input (a scenario error, a bad ``--set``) prints one message naming the key, the value and
-what is allowed, and exits with code 2; never a traceback.
+Exit codes: 0 done; 1 a replication failed, a rerun differs, a validation check failed, or an
+internal error (a bug: one line, the traceback saved to a file to attach to a report); 2 bad
+input — a scenario, a ``--set``, an option, ``--out``, a manifest — with one line naming the key,
+the value and what is allowed, never a traceback; 130 / 143 interrupted by Ctrl-C (SIGINT) /
+SIGTERM, with one line saying what had finished. :func:`main` is the one place that maps errors
+to these codes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import json
+import math
 import os
+import signal
+import socket
 import sys
+import tempfile
+import threading
+import traceback
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from crmsim import manifest
-from crmsim.errors import ScenarioError
+from crmsim import limits, manifest
+from crmsim.errors import Interrupted, ScenarioError, WorkerLost, crmsim_line, signal_name
 from crmsim.experiment import format_number, interval_text
+from crmsim.outputs import OutputFolder
+from crmsim.results import KPI_DESCRIPTIONS
 from crmsim.scenario import (
     SCENARIO_DIR,
     Scenario,
+    _short,
     list_scenarios,
     load_scenario,
     parse_assignment,
+    parse_yaml,
 )
 
-USAGE_ERROR = 2
+OK, FAILED, USAGE_ERROR = 0, 1, 2
+
+
+def _assignments(sets: list[str]) -> dict:
+    """The ``--set`` options as dotted key → value; a key given twice is an error (the
+    first value would be dropped without a word)."""
+    overrides: dict = {}
+    for text in sets:
+        key, value = parse_assignment(text)
+        if key in overrides:
+            raise ScenarioError(f"--set {key} is given twice ({_short(overrides[key])} and "
+                                f"{_short(value)}); give it once")
+        overrides[key] = value
+    return overrides
 
 
 def _scenario_with_sets(path: str, sets: list[str]) -> Scenario:
     scenario = load_scenario(path)
     if sets:
-        overrides = dict(parse_assignment(text) for text in sets)
-        scenario = scenario.with_overrides(overrides, source="--set")
+        scenario = scenario.with_overrides(_assignments(sets), source="--set")
     return scenario
+
+
+def _check_resources(scenarios, workers: int) -> None:
+    """Refuse, before anything runs, a scenario that would not fit in memory (``workers``
+    runs at once) or has too many reporting periods (see :mod:`crmsim.limits`)."""
+    for scenario in scenarios:
+        limits.check(scenario, workers)
 
 
 def _informative(kpis: pd.DataFrame) -> list[str]:
     """KPIs that are not zero or undefined in every row (a tidy kpi/value table)."""
+    if kpis.empty:
+        return []
     shown = kpis.groupby("kpi", sort=False)["value"].apply(
         lambda v: bool(((v != 0) & v.notna()).any()))
     return [k for k, keep in shown.items() if keep]
 
 
 def _hidden_note(total: int, shown: int) -> None:
-    if shown < total:
+    if shown == 0 and total:
+        print(f"(all {total} KPIs are zero or undefined everywhere: nothing happened in this "
+              "market; --out writes all)")
+    elif shown < total:
         print(f"({total - shown} KPIs not shown: zero or undefined everywhere; --out writes all)")
 
 
-def _print_table(frame: pd.DataFrame) -> None:
+def _print_table(frame: pd.DataFrame, file=None) -> None:
     with pd.option_context("display.max_rows", 200, "display.max_columns", 20,
                            "display.width", 140, "display.float_format", format_number):
-        print(frame.to_string())
+        print(frame.to_string(), file=file)
 
 
-def _write_frame(frame: pd.DataFrame, folder: Path, name: str) -> None:
-    frame.to_csv(folder / f"{name}.csv", index=False)
+def _jobs(args) -> int:
+    return args.jobs or 1
+
+
+@contextlib.contextmanager
+def _executor(args):
+    """'serial', 'processes' or a connected dask.distributed.Client (closed afterwards)."""
+    address = getattr(args, "scheduler", None)
+    if not address:
+        yield "processes" if _jobs(args) > 1 else "serial"
+        return
+    client = _connect(address)
     try:
-        frame.to_parquet(folder / f"{name}.parquet", index=False)
-    except ImportError:  # parquet needs pyarrow; CSV is always written
-        pass
+        yield client
+    finally:
+        client.close()
+
+
+def _connect(address: str):
+    """Connect to a dask scheduler, failing within seconds with one line when nobody answers."""
+    try:
+        from distributed import Client
+        from distributed.comm import parse_address
+        from distributed.comm.addressing import parse_host_port
+    except ImportError:
+        raise ScenarioError("--scheduler needs dask.distributed: pip install "
+                            "'crmsim[distributed]'") from None
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except ValueError as err:
+        raise ScenarioError(f"--scheduler {_short(address)}: not a scheduler address ({err}); "
+                            "e.g. tcp://10.0.0.5:8786") from None
+    if scheme not in ("tcp", "tls", "ws", "wss"):
+        raise ScenarioError(f"--scheduler {_short(address)}: protocol {scheme!r} is not "
+                            "supported here; use tcp://HOST:PORT (or tls, ws, wss)")
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise ScenarioError(f"--scheduler {address}: cannot connect ({reason}); is a "
+                            "scheduler running there? (start one with 'dask scheduler')"
+                            ) from None
+    try:
+        return Client(address, timeout=10)
+    except (OSError, TimeoutError) as err:
+        raise ScenarioError(f"--scheduler {address}: connected, but no dask scheduler answered "
+                            f"({err})") from None
+
+
+def _failures_report(failures: pd.DataFrame, attempted: int) -> None:
+    """The failed replications as a table on stdout, and one line on stderr."""
+    if failures.empty:
+        return
+    print(f"\n{len(failures)} replication(s) failed:")
+    _print_table(failures.reset_index(drop=True))
+    print(f"crmsim: {len(failures)} of {attempted} replications failed (listed above; --out "
+          "writes them to failures.csv); the summaries use the others", file=sys.stderr)
 
 
 def cmd_run(args) -> int:
     from crmsim.simulation import simulate
 
     scenario = _scenario_with_sets(args.scenario, args.set)
+    _check_resources([scenario], 1)
+    out = OutputFolder(args.out, args.force) if args.out else None
     if args.db:  # a bad --db path fails before the run, not after it
         from crmsim.database import check_database_path
 
@@ -86,172 +181,253 @@ def cmd_run(args) -> int:
     print(f"{scenario.name} — seed {args.seed}, horizon {scenario.horizon:g} {scenario.time_unit}")
     table = result.kpi_table()
     shown = _informative(pd.DataFrame({"kpi": table.index, "value": table["value"].astype(float)}))
-    _print_table(table.loc[shown])
+    if shown:
+        _print_table(table.loc[shown])
     _hidden_note(len(table), len(shown))
-    if args.out:
+    if out is not None:
         from crmsim.plots import save_run_plots
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("events", "customers", "timeseries"):
-            _write_frame(getattr(result, name), out, name)
-        _write_frame(pd.DataFrame([result.kpis]), out, "kpis")
-        (out / "scenario.yaml").write_text(yaml.safe_dump(scenario.to_dict(), sort_keys=False,
-                                                          allow_unicode=True))
-        manifest.write(manifest.build("run", {scenario.name: scenario}, args.seed), out)
-        save_run_plots(result, out)
-        print(f"tables and plots written to {out}/")
+        with out.writing():
+            for name in ("events", "customers", "timeseries"):
+                out.write_frame(getattr(result, name), name)
+            out.write_frame(pd.DataFrame([result.kpis]), "kpis")
+            out.write_text("scenario.yaml", yaml.safe_dump(scenario.to_dict(), sort_keys=False,
+                                                           allow_unicode=True))
+            out.adopt(save_run_plots(result, out.path))
+            out.finish(manifest.build("run", {scenario.name: scenario}, args.seed))
+        print(f"tables and plots written to {out.path}/")
     if args.db:
         result.to_duckdb(args.db, overwrite=args.overwrite)
         print(f"customer database written to {args.db} (query: crmsim.sql(path, \"SELECT ...\"))")
-    return 0
-
-
-def _executor(args):
-    if getattr(args, "scheduler", None):
-        from distributed import Client
-
-        return Client(args.scheduler)
-    return "processes" if args.jobs and args.jobs > 1 else "serial"
+    return OK
 
 
 def cmd_compare(args) -> int:
     from crmsim.experiment import compare
 
-    scenarios = {}
+    if args.max_replications is not None and args.target_halfwidth is None:
+        raise ScenarioError(f"--max-replications {args.max_replications}: only with "
+                            "--target-halfwidth (it limits the added replications)")
+    if args.max_replications is not None and args.max_replications < args.replications:
+        raise ScenarioError(f"--max-replications {args.max_replications}: must be >= "
+                            f"--replications ({args.replications})")
+    scenarios: dict[str, Scenario] = {}
     for path in args.scenarios:
         sc = _scenario_with_sets(path, args.set)
-        label = sc.name if sc.name not in scenarios else f"{sc.name} ({path})"
+        label, k = sc.name, 1
+        while label in scenarios:
+            k += 1
+            label = f"{sc.name} #{k}"
         scenarios[label] = sc
-    comparison = compare(scenarios, replications=args.replications, seed=args.seed,
-                         executor=_executor(args), jobs=args.jobs, progress=not args.quiet,
-                         target_halfwidth=args.target_halfwidth,
-                         max_replications=args.max_replications)
+    _check_resources(scenarios.values(), _jobs(args))
+    out = OutputFolder(args.out, args.force) if args.out else None
+    with _executor(args) as executor:
+        comparison = compare(scenarios, replications=args.replications, seed=args.seed,
+                             executor=executor, jobs=_jobs(args), progress=not args.quiet,
+                             target_halfwidth=args.target_halfwidth,
+                             max_replications=args.max_replications)
     print(f"{comparison.replications} replications per scenario, seed {args.seed}, "
           "common random numbers; mean [95% interval]")
     shown = _informative(comparison.kpis)
-    _print_table(comparison.side_by_side(shown))
+    side_by_side = comparison.side_by_side(shown)
+    if not side_by_side.empty:
+        _print_table(side_by_side)
     _hidden_note(comparison.kpis["kpi"].nunique(), len(shown))
-    if len(scenarios) > 1:
+    differences = comparison.differences
+    rows = [k for k in shown if k in set(differences.index.get_level_values("kpi"))]
+    if len(scenarios) > 1 and rows:
         print(f"\npaired differences against '{next(iter(scenarios))}' (mean [95% interval]):")
-        diff = comparison.differences.reset_index()
+        diff = differences.reset_index()
         diff["difference"] = [interval_text(m, lo, hi, sign=True) for m, lo, hi in
                               zip(diff["mean"], diff["low"], diff["high"])]
-        _print_table(diff.pivot(index="kpi", columns="scenario", values="difference")
-                     .loc[[k for k in shown if k in set(diff["kpi"])]])
-    if not comparison.failures.empty:
-        print(f"\n{len(comparison.failures)} replication(s) failed:", file=sys.stderr)
-        _print_table(comparison.failures)
-    if args.out:
+        _print_table(diff.pivot(index="kpi", columns="scenario", values="difference").loc[rows])
+    _failures_report(comparison.failures, comparison.replications * len(scenarios))
+    if args.target_halfwidth is not None and not comparison.target_met:
+        widest = comparison.relative_halfwidth(("profit",))
+        print(f"crmsim: target not reached: the widest profit interval is ±{widest:.2%} of its "
+              f"mean after {comparison.replications} replications (asked: "
+              f"±{args.target_halfwidth:.2%}; raise --max-replications)", file=sys.stderr)
+    if out is not None:
         from crmsim.plots import save_comparison_plots
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        _write_frame(comparison.kpis, out, "kpis")
-        _write_frame(comparison.table.reset_index(), out, "summary")
-        if len(scenarios) > 1:
-            _write_frame(comparison.differences.reset_index(), out, "differences")
-            _write_frame(comparison.variance_reduction().reset_index(), out,
-                         "variance_reduction")
-        manifest.write(manifest.build("compare", scenarios, args.seed,
-                                      comparison.replications), out)
-        save_comparison_plots(comparison, out)
-        print(f"\ntables and plots written to {out}/")
-    return 0 if comparison.failures.empty else 1
+        with out.writing():
+            out.write_frame(comparison.kpis, "kpis")
+            out.write_frame(comparison.table.reset_index(), "summary")
+            if len(scenarios) > 1:
+                out.write_frame(differences.reset_index(), "differences")
+                out.write_frame(comparison.variance_reduction().reset_index(),
+                                "variance_reduction")
+            if not comparison.failures.empty:
+                out.write_frame(comparison.failures, "failures")
+            out.adopt(save_comparison_plots(comparison, out.path))
+            out.finish(manifest.build(
+                "compare", scenarios, args.seed, comparison.replications,
+                failed=comparison.failures.to_dict("records"),
+                target_halfwidth=args.target_halfwidth, target_met=comparison.target_met))
+        print(f"\ntables and plots written to {out.path}/")
+    return OK if comparison.failures.empty else FAILED
 
 
 def _parse_param(text: str) -> tuple[str, list]:
     key, sep, raw = text.partition("=")
-    if not sep or not key.strip() or not raw.strip():
-        raise ScenarioError(f"--param {text!r}: expected key=v1,v2,... e.g. --param "
+    key = key.strip()
+    if not sep or not key or not raw.strip():
+        raise ScenarioError(f"--param {_short(text)}: expected key=v1,v2,... e.g. --param "
                             "churn.base=0.1,0.2")
     values = []
     for item in raw.split(","):
+        if not item.strip():
+            raise ScenarioError(f"--param {key}={_short(raw)}: an empty value (two commas, or "
+                                "one at an end)")
         try:
-            values.append(yaml.safe_load(item))
-        except yaml.YAMLError:
-            raise ScenarioError(f"--param {key} value {item!r}: not a valid value") from None
-    return key.strip(), values
+            value = parse_yaml(item)
+        except ScenarioError as err:
+            raise ScenarioError(f"--param {key} value {_short(item)}: not a valid value "
+                                f"({err.problems[0]})") from None
+        if value in values:
+            raise ScenarioError(f"--param {key}: the value {_short(value)} is given twice")
+        values.append(value)
+    return key, values
+
+
+def _check_kpi_names(names: list[str], option: str) -> None:
+    for name in names:
+        if name not in KPI_DESCRIPTIONS:
+            guess = difflib.get_close_matches(name, list(KPI_DESCRIPTIONS), n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise ScenarioError(f"{option} {_short(name)}: no such KPI{hint}; available: "
+                                f"{', '.join(KPI_DESCRIPTIONS)}")
 
 
 def cmd_sweep(args) -> int:
     from crmsim.experiment import summarize, sweep
 
     scenario = _scenario_with_sets(args.scenario, args.set)
-    grid = dict(_parse_param(text) for text in args.param)
-    table = sweep(scenario, grid, replications=args.replications, seed=args.seed,
-                  executor=_executor(args), jobs=args.jobs, progress=not args.quiet)
+    grid: dict[str, list] = {}
+    for text in args.param:
+        key, values = _parse_param(text)
+        if key in grid:
+            raise ScenarioError(f"--param {key} is given twice; give all its values once: "
+                                f"--param {key}=v1,v2,...")
+        grid[key] = values
+    _check_kpi_names(args.kpi or [], "--kpi")
+    points = math.prod(len(v) for v in grid.values())
+    variants = [scenario.with_overrides({k: v[0] for k, v in grid.items()}, source="--param")]
+    if points > 1:  # every value must validate before anything runs
+        for key, values in grid.items():
+            for value in values[1:]:
+                variants.append(scenario.with_overrides(
+                    {**{k: v[0] for k, v in grid.items()}, key: value}, source="--param"))
+    _check_resources(variants, _jobs(args))
+    out = OutputFolder(args.out, args.force) if args.out else None
+    with _executor(args) as executor:
+        table = sweep(scenario, grid, replications=args.replications, seed=args.seed,
+                      executor=executor, jobs=_jobs(args), progress=not args.quiet)
+    failures = pd.DataFrame(table.attrs.get("failures", []))
     summary = summarize(table, list(grid))
     shown = summary[summary["kpi"].isin(args.kpi)] if args.kpi else summary
-    _print_table(shown.set_index([*grid, "kpi"]))
-    if args.out:
+    if not shown.empty:
+        _print_table(shown.set_index([*grid, "kpi"]))
+    _failures_report(failures, points * args.replications)
+    if out is not None:
         from crmsim.plots import save_sweep_plots
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        _write_frame(table, out, "kpis")
-        _write_frame(summary, out, "summary")
-        manifest.write(manifest.build("sweep", {scenario.name: scenario}, args.seed,
-                                      args.replications, grid), out)
-        save_sweep_plots(summary, list(grid), out, args.kpi or ["profit", "churned"])
-        print(f"\ntables and plots written to {out}/")
-    return 0
+        with out.writing():
+            out.write_frame(table, "kpis")
+            out.write_frame(summary, "summary")
+            if not failures.empty:
+                out.write_frame(failures, "failures")
+            out.adopt(save_sweep_plots(summary, list(grid), out.path,
+                                       args.kpi or ["profit", "churned"]))
+            out.finish(manifest.build("sweep", {scenario.name: scenario}, args.seed,
+                                      args.replications, grid,
+                                      failed=failures.to_dict("records")))
+        print(f"\ntables and plots written to {out.path}/")
+    return OK if failures.empty else FAILED
 
 
 def cmd_rerun(args) -> int:
     record = manifest.load(args.manifest)
     folder = Path(args.manifest)
     folder = folder if folder.is_dir() else folder.parent
+    problems = manifest.check_files(record, folder)
+    if problems:
+        for problem in problems:
+            print(f"crmsim rerun: {problem}", file=sys.stderr)
+        print(f"crmsim: {folder} does not hold exactly the files of one complete run "
+              f"({len(problems)} problem(s) above); not re-run", file=sys.stderr)
+        return FAILED
     print(f"re-running the {record['kind']} recorded on {record['created']} "
           f"(seed {record['seed']}, crmsim {record['versions'].get('crmsim')})")
-    repeated = manifest.rerun(record, executor=_executor(args), jobs=args.jobs,
-                              progress=not args.quiet)
-    recorded_file = folder / "kpis.parquet"
-    if not recorded_file.exists():
-        print(f"no recorded {recorded_file.name} next to the manifest: nothing to compare")
-        return 0
-    recorded = pd.read_parquet(recorded_file)
+    scenarios = manifest.scenarios_of(record)
+    _check_resources(scenarios.values(), _jobs(args))
+    with _executor(args) as executor:
+        repeated, failures = manifest.rerun(record, executor=executor, jobs=_jobs(args),
+                                            progress=not args.quiet)
+    changes = manifest.version_changes(record)
+    if changes:
+        print(f"warning: library versions differ from the record ({'; '.join(changes)}); "
+              "a difference below may come from them")
+    failure_changes = manifest.failure_changes(record, failures)
+    if "kpis.parquet" not in record["files"]:
+        print("the record lists no kpis.parquet: nothing to compare")
+        return OK
+    recorded = pd.read_parquet(folder / "kpis.parquet")
     if record["kind"] == "run":
         recorded = recorded.melt(var_name="kpi", value_name="value")
         recorded.insert(0, "scenario", next(iter(record["scenarios"])))
     differing = manifest.differences(recorded, repeated)
-    if differing.empty:
-        print(f"identical: all {len(repeated)} KPI values match the recorded ones")
-        return 0
-    print(f"{len(differing)} KPI values differ from the recorded ones:")
-    _print_table(differing.head(30))
-    return 1
+    if differing.empty and not failure_changes:
+        failed = f" (and the same {len(record['failed'])} failed)" if record["failed"] else ""
+        print(f"identical: all {len(repeated)} KPI values match the recorded ones{failed}")
+        return OK
+    for line in failure_changes:
+        print(f"differs: {line}")
+    if not differing.empty:
+        print(f"{len(differing)} KPI values differ from the recorded ones:")
+        _print_table(differing.head(30))
+    return FAILED
 
 
 def cmd_validate(args) -> int:
     from crmsim.validation import run_validation
 
-    overrides = dict(parse_assignment(text) for text in args.set) if args.set else None
+    overrides = _assignments(args.set) if args.set else None
     table = run_validation(args.only or None, seed=args.seed, overrides=overrides)
     _print_table(table.set_index(["reduction", "quantity"]))
     passed = int(table["passed"].sum())
     print(f"\n{passed} passed, {len(table) - passed} failed")
-    return 0 if passed == len(table) else 1
+    return OK if passed == len(table) else FAILED
 
 
 def cmd_scenarios(args) -> int:
+    if args.action != "show" and args.file:
+        raise ScenarioError(f"scenarios {args.action} takes no FILE (got {_short(args.file)}); "
+                            "did you mean 'crmsim scenarios show FILE'?")
+    if args.action != "list" and args.folder:
+        raise ScenarioError(f"--folder is for 'scenarios list', not 'scenarios {args.action}'")
     if args.action == "schema":
         print(json.dumps(Scenario.model_json_schema(), indent=2, ensure_ascii=False))
-        return 0
+        return OK
     if args.action == "show":
         if not args.file:
             raise ScenarioError("scenarios show needs a FILE, e.g. crmsim scenarios show "
                                 "retail_baseline")
         scenario = load_scenario(args.file)
         print(yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True), end="")
-        return 0
+        return OK
     folder = Path(args.folder) if args.folder else SCENARIO_DIR
     rows = list_scenarios(folder)
     width = max((len(name) for name, _ in rows), default=10)
     print(f"scenarios in {folder}:")
     for name, description in rows:
         print(f"  {name:<{width}}  {description}")
-    return 0
+    if not rows:
+        print("  (no .yaml files)")
+    return OK
+
+
+# --------------------------------------------------------------------------- options
 
 
 def _json_ready(value):
@@ -360,9 +536,11 @@ def cmd_tournament(args) -> int:
     if not args.class_file or not args.submissions:
         raise ScenarioError("crmsim tournament needs CLASS.yaml and a SUBMISSIONS folder (or "
                             "--example DIR to write an example class)")
-    result = tournament.run_tournament(args.class_file, args.submissions,
-                                       executor=_executor(args), jobs=args.jobs,
-                                       progress=not args.quiet)
+    out = OutputFolder(args.out, args.force) if args.out else None
+    with _executor(args) as executor:
+        result = tournament.run_tournament(args.class_file, args.submissions,
+                                           executor=executor, jobs=_jobs(args),
+                                           progress=not args.quiet)
     spec = result.klass.spec
     if len(result.invalid):
         print(f"{len(result.invalid)} submission(s) left out:", file=sys.stderr)
@@ -374,9 +552,9 @@ def cmd_tournament(args) -> int:
           f"(common random numbers, seed {spec.seed}); objective {spec.objective} "
           f"({spec.goal})")
     _print_table(tournament.printable(result.leaderboard, spec.objective).set_index("rank"))
-    if args.out:
-        result.write(args.out)
-        print(f"\nleaderboard written to {args.out}/ (leaderboard.csv, leaderboard.html, "
+    if out is not None:
+        result.write(out)
+        print(f"\nleaderboard written to {out.path}/ (leaderboard.csv, leaderboard.html, "
               "leaderboard.png, invalid.csv)")
     return 0
 
@@ -391,21 +569,75 @@ def cmd_dashboard(args) -> int:
     return 0  # pragma: no cover - serve() replaces this process
 
 
+def _integer(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{_short(text)}: must be an integer >= "
+                                             f"{minimum}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value}: must be an integer >= {minimum}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _positive_fraction(text: str) -> float:
+    try:
+        value, shown = float(text), text
+    except ValueError:
+        value, shown = math.nan, _short(text)
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"{shown}: must be a number > 0 (relative: 0.01 for "
+                                         "±1%)")
+    return value
+
+
+def _folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: 'crmsim run: error: argument --seed: -1: must be an
+    integer >= 0 (see crmsim run --help)', exit code 2."""
+
+    def error(self, message: str):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crmsim", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="crmsim", description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    seed_type, count_type = _integer(0), _integer(1)
 
     def add_common(p, seed=True):
         if seed:
-            p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+            p.add_argument("--seed", type=seed_type, default=0,
+                           help="run seed, an integer >= 0 (default 0)")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a dotted key, e.g. --set service.agents=5 (repeatable)")
+
+    def add_out(p, what):
+        p.add_argument("--out", type=_folder, help=f"write {what} here (a new or empty folder)")
+        p.add_argument("--force", action="store_true",
+                       help="replace the run already in --out (its files are removed)")
+
+    def add_executor(p):
+        p.add_argument("--jobs", type=count_type, default=None,
+                       help="worker processes, an integer >= 1 (default 1)")
+        p.add_argument("--scheduler", help="address of a dask.distributed scheduler, "
+                       "e.g. tcp://10.0.0.5:8786")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("run", help="run one scenario and print its KPIs")
     p.add_argument("scenario", help="a YAML file or the name of a shipped scenario")
     add_common(p)
-    p.add_argument("--out", help="write tables (CSV/Parquet) and PNG plots here")
+    add_out(p, "tables (CSV/Parquet), PNG plots and manifest.json")
     p.add_argument("--db", metavar="FILE", help="write the firm's customer database (DuckDB) "
                    "to FILE in an existing folder, e.g. out/shop.duckdb")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --db FILE")
@@ -422,29 +654,34 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a key and its values (repeatable: the grid is their product)")
             p.add_argument("--kpi", action="append", help="show only these KPIs")
         add_common(p)
-        p.add_argument("--replications", type=int, default=10)
+        p.add_argument("--replications", type=count_type, default=10,
+                       help="replications per scenario or grid point (default 10)")
         if name == "compare":
-            p.add_argument("--target-halfwidth", type=float, metavar="R",
+            p.add_argument("--target-halfwidth", type=_positive_fraction, metavar="R",
                            help="add replications until every profit interval is within "
                                 "±R·|mean| (e.g. 0.01)")
-            p.add_argument("--max-replications", type=int, help="upper limit for that")
-        p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-        p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
-        p.add_argument("--out", help="write tables and plots here")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
+            p.add_argument("--max-replications", type=count_type,
+                           help="upper limit for --target-halfwidth (default 100 × "
+                                "--replications)")
+        add_executor(p)
+        add_out(p, "tables, plots and manifest.json")
         p.set_defaults(func=cmd_compare if name == "compare" else cmd_sweep)
 
     p = sub.add_parser("rerun", help="repeat a recorded run, comparison or sweep exactly")
     p.add_argument("manifest", help="DIR/manifest.json written by --out (or DIR)")
-    p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
-    p.add_argument("--quiet", action="store_true")
+    add_executor(p)
     p.set_defaults(func=cmd_rerun)
 
     p = sub.add_parser("validate", help="run the validation reductions against closed forms")
     p.add_argument("--only", action="append", help="run only this reduction (repeatable)")
     add_common(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("scenarios", help="list scenarios, show one resolved, or print the schema")
+    p.add_argument("action", nargs="?", choices=["list", "show", "schema"], default="list")
+    p.add_argument("file", nargs="?", help="for 'show': a YAML file or shipped name")
+    p.add_argument("--folder", help="for 'list': a folder other than the shipped scenarios")
+    p.set_defaults(func=cmd_scenarios)
 
     p = sub.add_parser("calibrate", help="fit BG/NBD and Gamma-Gamma to a transaction log and "
                        "write its digital twin (a scenario of its customers)")
@@ -467,11 +704,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("scenarios", help="list scenarios, show one resolved, or print the schema")
-    p.add_argument("action", nargs="?", choices=["list", "show", "schema"], default="list")
-    p.add_argument("file", nargs="?", help="for 'show': a YAML file or shipped name")
-    p.add_argument("--folder", help="for 'list': a folder other than the shipped scenarios")
-    p.set_defaults(func=cmd_scenarios)
 
     p = sub.add_parser("tournament", help="rank teams' submissions under a class's rules "
                        "(common random numbers, leaderboard as CSV, HTML and PNG)")
@@ -479,12 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the instructor's class file")
     p.add_argument("submissions", nargs="?", metavar="SUBMISSIONS",
                    help="folder of the teams' YAML files")
-    p.add_argument("--out", help="write the leaderboard here")
+    add_out(p, "the leaderboard (CSV, HTML, PNG), every replication's KPIs and manifest.json")
     p.add_argument("--example", metavar="DIR",
                    help="write an example class with three submissions into DIR")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor(p)
     p.set_defaults(func=cmd_tournament)
 
     p = sub.add_parser("dashboard", help="serve the classroom dashboard in the browser (Solara)")
@@ -502,14 +732,115 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --------------------------------------------------------------------------- errors, signals
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the one place where errors become messages and exit codes."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except ScenarioError as err:
-        print(f"crmsim: error: {err}", file=sys.stderr)
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a bad option (already printed on one line)
+        return done.code if isinstance(done.code, int) else OK if done.code is None else 2
+    if getattr(args, "scheduler", None) and args.jobs is not None:
+        print(f"crmsim: error: --jobs {args.jobs} has no effect with --scheduler (the "
+              "scheduler's workers run the replications)", file=sys.stderr)
         return USAGE_ERROR
+    with _signals_interrupt(), _worker_warnings_as_lines():
+        try:
+            return args.func(args)
+        except ScenarioError as err:
+            print(f"crmsim: error: {err}", file=sys.stderr)
+            return USAGE_ERROR
+        except (Interrupted, KeyboardInterrupt) as stop:
+            if not isinstance(stop, Interrupted):
+                stop = Interrupted(signal.SIGINT)
+            print(f"crmsim: {_interrupted_line(stop, args)}", file=sys.stderr)
+            return 128 + stop.signum
+        except BrokenPipeError:  # the reader went away (crmsim ... | head): stop quietly
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + signal.SIGPIPE
+        except Exception as err:  # noqa: BLE001 — anything else is a bug: say so in one line
+            print(f"crmsim: {_internal_error_line(err)}", file=sys.stderr)
+            return FAILED
+
+
+def _interrupted_line(stop: Interrupted, args) -> str:
+    if stop.finished is not None:
+        done = f"{stop.finished} of {stop.total} replications had finished"
+    else:
+        done = "the run had not finished"
+    out = getattr(args, "out", None)
+    kept = (f"; {getattr(stop, 'output_note', None) or f'nothing was written to {out}'}"
+            if out else "; nothing is kept")
+    return f"interrupted by {signal_name(stop.signum)}: {done}{kept}"
+
+
+def _internal_error_line(err: BaseException) -> str:
+    """'internal error, please report: ValueError: ... at crmsim/x.py:12 (f); traceback
+    saved to /tmp/crmsim-error-….txt'."""
+    where = crmsim_line(err)
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    saved = _save_traceback(err)
+    return (f"internal error, please report: {text}" + (f" at {where}" if where else "")
+            + (f"; traceback saved to {saved}" if saved else "; the traceback could not be "
+               "saved"))
+
+
+def _save_traceback(err: BaseException) -> str | None:
+    """Write the full traceback and the versions to $TMPDIR/crmsim-error-*.txt."""
+    try:
+        handle, name = tempfile.mkstemp(prefix="crmsim-error-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(f"command: {' '.join(sys.argv)}\n")
+            file.write("versions: " + ", ".join(f"{k} {v}" for k, v in
+                                                manifest.versions().items()) + "\n\n")
+            file.write("".join(traceback.format_exception(err)))
+        return name
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """While a command runs, SIGINT and SIGTERM raise :class:`~crmsim.errors.Interrupted`
+    (the experiment engine then stops its workers); a second signal during that clean-up is
+    ignored. Only in the main thread, where Python delivers signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _worker_warnings_as_lines():
+    """A lost worker (see :class:`~crmsim.errors.WorkerLost`) as one line on stderr."""
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, WorkerLost):
+            print(f"crmsim: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", WorkerLost)
+        warnings.showwarning = show
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,3 +30,58 @@ class ScenarioError(ValueError):
                 f"  - {p}" for p in self.problems
             )
         super().__init__(message)
+
+
+class Interrupted(BaseException):
+    """The run was stopped by a signal (Ctrl-C is SIGINT, ``kill`` is SIGTERM).
+
+    Like ``KeyboardInterrupt`` it is not an ``Exception``, so nothing on the way up mistakes it
+    for a failed replication. ``finished`` and ``total`` say how many runs had finished when it
+    came (None when unknown); the CLI exits with 128 + the signal number.
+    """
+
+    def __init__(self, signum: int, finished: int | None = None, total: int | None = None):
+        self.signum = signum
+        self.finished = finished
+        self.total = total
+        super().__init__(signal_name(signum))
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def crmsim_line(err: BaseException) -> str | None:
+    """Where in crmsim's own code an exception was raised: 'crmsim/policies/rewards.py:101
+    (on_purchase)', the innermost crmsim frame of the original error.
+
+    SimPy re-raises an exception from a process as a new exception whose ``__cause__`` is the
+    original, so the traceback of what reaches the caller ends inside SimPy; the original
+    error's traceback is followed instead.
+    """
+    import traceback
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    chain, seen = [], set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        chain.append(err)
+        err = err.__cause__
+    for exc in reversed(chain):  # the original error first
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if Path(f.filename).resolve().is_relative_to(package)]
+        if frames:
+            where = frames[-1]
+            relative = Path(where.filename).resolve().relative_to(package.parent)
+            return f"{relative.as_posix()}:{where.lineno} ({where.name})"
+    return None
+
+
+class WorkerLost(RuntimeWarning):
+    """A worker process of an experiment died; its unfinished replications ran again."""

@@ -12,26 +12,30 @@ much less noise than the difference of two independent runs.
 * :func:`sweep` — one scenario over a grid of dotted keys → a tidy DataFrame.
 
 Executors: ``"serial"``, ``"processes"`` (a process pool of ``jobs`` workers) or a
-``dask.distributed.Client``. Each run is a pure function of (scenario, child seed), so every
+``dask.distributed.Client`` (:mod:`crmsim.executors`: a dead worker or an interrupt loses
+nothing that finished). Each run is a pure function of (scenario, child seed), so every
 executor gives identical numbers.
+
+A replication that raises is a *failure* — scenario, replication, seed, the error and the line
+of crmsim's code it came from — and the other replications are kept, also when every
+replication of one scenario fails.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from crmsim import executors
 from crmsim.analysis.stats import mean_ci
-from crmsim.errors import ScenarioError
+from crmsim.errors import Interrupted, ScenarioError, crmsim_line
+from crmsim.results import KPI_DESCRIPTIONS
 from crmsim.scenario import Scenario
 from crmsim.simulation import simulate
 
@@ -48,52 +52,25 @@ class Task:
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Run one task; return its KPIs, or the error with a traceback summary (never raises)."""
+    """Run one task; return its KPIs, or the error and the crmsim line it came from (never
+    raises an ``Exception``)."""
     child = np.random.SeedSequence(task.seed, spawn_key=(task.replication,))
     try:
         kpis = simulate(task.scenario, child).kpis
         return {"ok": True, "kpis": kpis}
     except Exception as err:  # noqa: BLE001 — a failed replication is reported, not fatal
         summary = "".join(traceback.format_exception_only(type(err), err)).strip()
-        where = traceback.extract_tb(err.__traceback__)[-1]
-        return {"ok": False, "error": f"{summary} (at {where.filename}:{where.lineno})"}
+        return {"ok": False, "error": " ".join(summary.split()), "where": crmsim_line(err)}
 
 
 def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
             progress: bool = True, run: Callable[[Task], dict] = run_task) -> list[dict]:
-    """Run tasks on an executor; results come back in task order."""
-    bar = tqdm(total=len(tasks), desc="replications", disable=not progress, leave=False)
-    try:
-        if executor == "serial":
-            results = []
-            for task in tasks:
-                results.append(run(task))
-                bar.update()
-            return results
-        if executor == "processes":
-            workers = jobs or os.cpu_count() or 1
-            results: list[dict | None] = [None] * len(tasks)
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(run, task): i for i, task in enumerate(tasks)}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    bar.update()
-            return results
-        if hasattr(executor, "submit") and hasattr(executor, "gather"):  # dask.distributed
-            from distributed import as_completed as dask_completed
+    """Run tasks on an executor (see :mod:`crmsim.executors`); results come back in task order.
 
-            futures = [executor.submit(run, task, pure=False) for task in tasks]
-            index = {f.key: i for i, f in enumerate(futures)}
-            results = [None] * len(tasks)
-            for future in dask_completed(futures):
-                results[index[future.key]] = future.result()
-                bar.update()
-            return results
-    finally:
-        bar.close()
-    raise ScenarioError(
-        f"executor = {executor!r}: must be 'serial', 'processes' or a dask.distributed.Client"
-    )
+    ``run`` is what runs one task (:func:`run_task`); for a process pool it must be a
+    module-level function.
+    """
+    return executors.run_all(tasks, run, executor, jobs, progress)
 
 
 def _collect(tasks: list[Task], outcomes: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,11 +81,10 @@ def _collect(tasks: list[Task], outcomes: list[dict]) -> tuple[pd.DataFrame, pd.
         if outcome["ok"]:
             rows.extend({**base, "kpi": k, "value": float(v)} for k, v in outcome["kpis"].items())
         else:
-            failures.append({**base, "error": outcome["error"]})
-    columns = ["scenario", "replication", "seed", *tasks[0].extra, "kpi", "value"] if tasks else []
-    kpis = pd.DataFrame(rows, columns=columns)
-    failed = pd.DataFrame(failures, columns=[c for c in columns if c not in ("kpi", "value")]
-                          + ["error"])
+            failures.append({**base, "error": outcome["error"], "where": outcome.get("where")})
+    keys = ["scenario", "replication", "seed", *(tasks[0].extra if tasks else {})]
+    kpis = pd.DataFrame(rows, columns=[*keys, "kpi", "value"])
+    failed = pd.DataFrame(failures, columns=[*keys, "error", "where"])
     return kpis, failed
 
 
@@ -125,23 +101,38 @@ def summarize(kpis: pd.DataFrame, by: list[str], level: float = 0.95) -> pd.Data
 
 @dataclass
 class Comparison:
-    """Results of :func:`compare`."""
+    """Results of :func:`compare`.
+
+    ``failures`` lists the replications that raised (scenario, replication, seed, error and
+    the crmsim line ``where``); every table is computed from the replications that finished.
+    With a precision target, ``target_met`` says whether it was reached.
+    """
 
     kpis: pd.DataFrame  # tidy: scenario, replication, seed, kpi, value
-    failures: pd.DataFrame  # scenario, replication, seed, error
+    failures: pd.DataFrame  # scenario, replication, seed, error, where
     scenarios: dict[str, Scenario]
     seed: int
     replications: int
+    target_halfwidth: float | None = None
+    target_met: bool | None = None
+
+    def relative_halfwidth(self, kpis: tuple[str, ...]) -> float:
+        """The widest 95% interval of these KPIs over the scenarios, as half-width / |mean|
+        (inf when a scenario has no finished replication or a mean is 0)."""
+        table = self.table.reset_index()
+        rows = table[table["kpi"].isin(kpis)]
+        if set(rows["scenario"]) != set(self.scenarios) or rows.empty:
+            return np.inf
+        half = (rows["high"] - rows["low"]).to_numpy() / 2
+        mean = rows["mean"].abs().to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(half == 0, 0.0, half / mean)
+        return float(np.nanmax(np.where(np.isnan(ratio), np.inf, ratio)))
 
     def precise(self, relative_halfwidth: float, kpis: tuple[str, ...]) -> bool:
         """Is every scenario's 95% interval of these KPIs within ± relative_halfwidth · |mean|?"""
-        table = self.table.reset_index()
-        rows = table[table["kpi"].isin(kpis)]
-        if rows.empty:
-            raise ScenarioError(f"target_kpis = {list(kpis)!r}: no such KPI; available: "
-                                f"{', '.join(dict.fromkeys(table['kpi']))}")
-        half = (rows["high"] - rows["low"]) / 2
-        return bool((half <= relative_halfwidth * rows["mean"].abs()).all())
+        _check_kpis(kpis, "target_kpis")
+        return self.relative_halfwidth(kpis) <= relative_halfwidth
 
     @property
     def table(self) -> pd.DataFrame:
@@ -153,26 +144,37 @@ class Comparison:
         """Paired differences (scenario − first scenario) per KPI, with 95% t-intervals.
 
         Replication k of both scenarios shares its seed, so the difference is taken
-        replication by replication (common random numbers).
+        replication by replication (common random numbers); a replication that failed in
+        either scenario is left out of the pair.
         """
-        wide = self.kpis.pivot_table(index=["replication", "kpi"], columns="scenario",
-                                     values="value", observed=True)
         labels = list(self.scenarios)
         reference = labels[0]
         rows = []
+        wide = self._wide()
         for label in labels[1:]:
             if label not in wide or reference not in wide:
                 continue
             diff = (wide[label] - wide[reference]).dropna().rename("value").reset_index()
             diff["scenario"] = label
             rows.append(diff)
+        empty = pd.DataFrame(columns=["scenario", "kpi", "mean", "sd", "n", "low", "high",
+                                      "relative"]).set_index(["scenario", "kpi"])
         if not rows:
-            return pd.DataFrame(columns=["mean", "sd", "n", "low", "high"])
+            return empty
         table = summarize(pd.concat(rows), ["scenario"]).set_index(["scenario", "kpi"])
+        if table.empty:
+            return empty
         base = self.table["mean"].xs(reference, level="scenario")
         table["relative"] = table["mean"] / base.reindex(table.index.get_level_values("kpi")
                                                          ).to_numpy()
         return table
+
+    def _wide(self) -> pd.DataFrame:
+        """value by (replication, kpi) × scenario, for the paired figures."""
+        if self.kpis.empty:
+            return pd.DataFrame()
+        return self.kpis.pivot_table(index=["replication", "kpi"], columns="scenario",
+                                     values="value", observed=True, dropna=False)
 
     def variance_reduction(self) -> pd.DataFrame:
         """What common random numbers bought, per scenario (against the first) and KPI.
@@ -182,13 +184,15 @@ class Comparison:
         1 − Var(A − B) / (Var(A) + Var(B)): 0.9 means the same precision with ten times fewer
         replications.
         """
-        wide = self.kpis.pivot_table(index=["replication", "kpi"], columns="scenario",
-                                     values="value", observed=True)
+        wide = self._wide()
         labels = list(self.scenarios)
         rows = []
         for label in labels[1:]:
+            if label not in wide or labels[0] not in wide:
+                continue
             for kpi, group in wide.groupby(level="kpi"):
-                a, b = group[labels[0]].to_numpy(), group[label].to_numpy()
+                pair = group[[labels[0], label]].dropna()
+                a, b = pair[labels[0]].to_numpy(), pair[label].to_numpy()
                 if len(a) < 2:
                     continue
                 independent = np.var(a, ddof=1) + np.var(b, ddof=1)
@@ -200,15 +204,27 @@ class Comparison:
                             ).set_index(["scenario", "kpi"])
 
     def side_by_side(self, kpis: list[str] | None = None) -> pd.DataFrame:
-        """A printable table: one column per scenario, 'mean [low, high]' per KPI."""
+        """A printable table: one column per scenario, 'mean [low, high]' per KPI; a scenario
+        whose every replication failed says so, and a last row counts failed replications."""
         table = self.table.reset_index()
         if kpis is not None:
             table = table[table["kpi"].isin(kpis)]
         table["cell"] = [interval_text(m, lo, hi) for m, lo, hi in
                          zip(table["mean"], table["low"], table["high"])]
-        out = table.pivot(index="kpi", columns="scenario", values="cell")
-        order = [k for k in dict.fromkeys(self.kpis["kpi"]) if k in out.index]
-        return out.loc[order, list(self.scenarios)]
+        order = [k for k in dict.fromkeys(self.kpis["kpi"]) if k in set(table["kpi"])]
+        out = (table.pivot(index="kpi", columns="scenario", values="cell") if not table.empty
+               else pd.DataFrame())
+        out = out.reindex(index=order, columns=list(self.scenarios))
+        finished = set(self.kpis["scenario"])
+        for label in self.scenarios:
+            if label not in finished:
+                out[label] = "all failed"
+        if not self.failures.empty:
+            counts = self.failures.groupby("scenario").size()
+            out.loc["failed replications"] = [f"{counts.get(label, 0)} of {self.replications}"
+                                              for label in self.scenarios]
+        out.columns.name = "scenario"
+        return out
 
 
 def interval_text(mean: float, low: float, high: float, sign: bool = False) -> str:
@@ -228,8 +244,16 @@ def format_number(value: float, sign: bool = False) -> str:
 
 
 def _check_replications(replications: int) -> None:
-    if not isinstance(replications, (int, np.integer)) or replications < 1:
+    if (not isinstance(replications, (int, np.integer)) or isinstance(replications, bool)
+            or replications < 1):
         raise ScenarioError(f"replications = {replications!r}: must be an integer >= 1")
+
+
+def _check_kpis(kpis, what: str) -> None:
+    unknown = [k for k in kpis if k not in KPI_DESCRIPTIONS]
+    if unknown or not kpis:
+        raise ScenarioError(f"{what} = {list(kpis)!r}: no such KPI; available: "
+                            f"{', '.join(KPI_DESCRIPTIONS)}")
 
 
 def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int = 10,
@@ -244,16 +268,24 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
 
     Sequential replications: with ``target_halfwidth`` (relative, e.g. 0.01 for ±1% of the
     mean), batches of further replications are run until the 95% interval of every
-    ``target_kpis`` in every scenario is that narrow, or ``max_replications`` is reached.
+    ``target_kpis`` in every scenario is that narrow, or ``max_replications`` is reached
+    (default 100 × ``replications``); ``Comparison.target_met`` says which.
     """
     _check_replications(replications)
     if not isinstance(scenarios, dict):
         scenarios = {sc.name: sc for sc in scenarios}
     if not scenarios:
         raise ScenarioError("compare() needs at least one scenario")
-    if target_halfwidth is not None and not target_halfwidth > 0:
+    if target_halfwidth is not None and not (0 < target_halfwidth < np.inf):
         raise ScenarioError(f"target_halfwidth = {target_halfwidth!r}: must be > 0 (relative, "
                             "e.g. 0.01 for ±1%)")
+    if max_replications is not None:
+        if target_halfwidth is None:
+            raise ScenarioError(f"max_replications = {max_replications!r}: only with "
+                                "target_halfwidth (the limit of the sequential replications)")
+        _check_replications(max_replications)
+    if target_halfwidth is not None:
+        _check_kpis(target_kpis, "target_kpis")
     limit = max_replications or (replications if target_halfwidth is None else 100 * replications)
     if limit < replications:
         raise ScenarioError(f"max_replications = {limit}: must be >= replications "
@@ -265,13 +297,22 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     while True:
         new = [Task(label, k, sc, seed) for label, sc in scenarios.items()
                for k in range(done, done + batch)]
-        outcomes += execute(new, executor, jobs, progress)
+        try:
+            outcomes += execute(new, executor, jobs, progress)
+        except Interrupted as stop:
+            if stop.finished is not None:
+                stop.finished += len(outcomes)
+                stop.total = (stop.total or 0) + len(outcomes)
+            raise
         tasks += new
         done += batch
         kpis, failures = _collect(tasks, outcomes)
-        result = Comparison(kpis, failures, dict(scenarios), seed, done)
-        if target_halfwidth is None or done >= limit or result.precise(target_halfwidth,
-                                                                        target_kpis):
+        result = Comparison(kpis, failures, dict(scenarios), seed, done, target_halfwidth)
+        if target_halfwidth is None:
+            return result
+        result.target_met = result.precise(target_halfwidth, target_kpis)
+        hopeless = set(kpis["scenario"]) != set(scenarios)  # a scenario that always fails
+        if result.target_met or done >= limit or hopeless:
             return result
         batch = min(done, limit - done)  # double, up to the limit
 
@@ -282,19 +323,23 @@ def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, see
 
     Returns a tidy DataFrame: one column per swept key, then replication, seed, kpi, value.
     Every grid point uses the same replication seeds (CRN across the sweep). Failed runs are
-    listed in ``result.attrs["failures"]`` (records with the seed and the error).
+    listed in ``result.attrs["failures"]`` (records with the grid point as ``scenario``, the
+    swept values, replication, seed, the error and the crmsim line ``where``).
     """
     _check_replications(replications)
     if not grid:
         raise ScenarioError("sweep() needs at least one key to vary, e.g. {'service.agents': [3, 4]}")
+    for key, values in grid.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ScenarioError(f"grid {key} = {values!r}: a list of at least one value")
     keys = list(grid)
     tasks = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values))
-        variant = scenario.with_overrides(point)
+        variant = scenario.with_overrides(point, source="grid")
         label = ", ".join(f"{k}={v}" for k, v in point.items())
         tasks.extend(Task(label, k, variant, seed, point) for k in range(replications))
     kpis, failures = _collect(tasks, execute(tasks, executor, jobs, progress))
     kpis = kpis.drop(columns="scenario")
-    kpis.attrs["failures"] = failures.drop(columns="scenario").to_dict("records")
+    kpis.attrs["failures"] = failures.to_dict("records")
     return kpis

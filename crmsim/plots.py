@@ -73,13 +73,16 @@ def lifecycle_area(result, ax=None):
     ax = _axes(ax)
     counts = result.stage_counts()
     counts = counts.loc[:, (counts > 0).any()]
-    ax.stackplot(counts.index, counts.T.to_numpy(),
-                 labels=[bilingual(s) for s in counts.columns],
-                 colors=[STAGE_COLORS[s] for s in counts.columns], alpha=0.9)
+    if counts.shape[1]:
+        ax.stackplot(counts.index, counts.T.to_numpy(),
+                     labels=[bilingual(s) for s in counts.columns],
+                     colors=[STAGE_COLORS[s] for s in counts.columns], alpha=0.9)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
+    else:  # an empty market: an empty plot that says so
+        ax.text(0.5, 0.5, "no active customers", transform=ax.transAxes, ha="center")
     ax.set_xlabel(f"time ({result.scenario.time_unit})")
     ax.set_ylabel("active customers")
     ax.set_title("Customers by lifecycle stage (生命周期)")
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
     return ax
 
 
@@ -520,13 +523,16 @@ def save_leaderboard_plot(board: pd.DataFrame, summary: dict, folder):
 
 
 def _save_figures(folder, figures) -> list:
-    """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig))."""
+    """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig)). Each file is
+    written atomically (:func:`crmsim.outputs.atomic_file`): never half a PNG."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)  # files only: no window, works without a display
     from pathlib import Path
 
     import matplotlib.pyplot as plt
+
+    from crmsim.outputs import atomic_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -536,8 +542,11 @@ def _save_figures(folder, figures) -> list:
         draw(fig)
         fig.tight_layout()
         path = folder / f"{stem}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        try:
+            with atomic_file(path) as handle:
+                fig.savefig(handle, format="png", dpi=110)
+        finally:
+            plt.close(fig)
         paths.append(path)
     return paths
 

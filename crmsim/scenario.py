@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import reprlib
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -373,9 +374,10 @@ class CoreScenario(Section):
         data = self.to_dict()
         if "customers.population" in overrides and "customers.initial" not in overrides:
             data["customers"].pop("initial", None)  # a new population brings its own size
+        where = source if self._source is None else f"{source} (on {self._source})"
         for key, value in overrides.items():
-            _set_dotted(data, key, value, source)
-        result = from_dict(data, source=source if self._source is None else self._source)
+            _set_dotted(data, key, value, where)
+        result = from_dict(data, source=where)
         result._source = self._source
         return result
 
@@ -396,6 +398,15 @@ Scenario = _assemble()
 
 # --------------------------------------------------------------------------- loading
 
+#: a scenario file is a few KB; a larger file is not a scenario (and is never read whole)
+MAX_FILE_BYTES = 1_000_000
+#: the deepest a scenario nests is 6 levels (customers.segments.x.switching_cost.shocks[0])
+MAX_DEPTH = 20
+#: values in one document once YAML aliases are expanded (a scenario has a few hundred)
+MAX_VALUES = 100_000
+#: files in one ``extends:`` chain
+MAX_EXTENDS = 20
+
 
 def from_dict(data: dict[str, Any], source: str | None = None) -> Scenario:
     """Validate plain data (already merged, no ``extends:``) into a :class:`Scenario`."""
@@ -403,6 +414,7 @@ def from_dict(data: dict[str, Any], source: str | None = None) -> Scenario:
         raise ScenarioError(
             f"a scenario must be a mapping of keys to values, got {type(data).__name__}", source
         )
+    check_shape(data, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
@@ -412,14 +424,22 @@ def from_dict(data: dict[str, Any], source: str | None = None) -> Scenario:
 def resolve_path(path: str | Path) -> Path:
     """Find a scenario file: the path itself, or a name in the shipped ``scenarios/`` folder."""
     candidate = Path(path)
-    if candidate.exists():
+    if _exists(candidate):
         return candidate
     for folder in (Path.cwd() / "scenarios", SCENARIO_DIR):
         for name in (str(path), f"{path}.yaml"):
-            if (folder / name).exists():
+            if _exists(folder / name):
                 return folder / name
     known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
-    raise ScenarioError(f"file not found: {path} (shipped scenarios: {', '.join(known)})")
+    raise ScenarioError(f"file not found: {_short(str(path))} (shipped scenarios: "
+                        f"{', '.join(known)})")
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long or with a NUL byte: no such file
+        return False
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -435,20 +455,101 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
-def _read_yaml(file: Path) -> dict[str, Any]:
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML
+    keeps the last one silently, so a pasted second ``churn:`` would replace the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # '<<: *base' keys may be overridden by the mapping's own keys
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {_short(key)} (first at line "
+                            f"{seen[key] + 1}); a key may appear once in a mapping",
+                            key_node.start_mark)
+                    seen[key] = key_node.start_mark.line
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str | None = None) -> Any:
+    """Parse YAML text (a file's or a ``--set`` value's) into plain data, or raise a
+    ScenarioError naming the line: malformed YAML, a duplicate key, nesting too deep."""
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(f"cannot read the file: {err.strerror}", str(file)) from None
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 — a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ScenarioError(f"malformed YAML{where}: {problem}", str(file)) from None
+        problem = getattr(err, "problem", None) or str(err).replace("\n", " ")
+        raise ScenarioError(f"malformed YAML{where}: {problem}", source) from None
+    except RecursionError:
+        raise ScenarioError(f"malformed YAML: nested too deeply (a scenario nests at most "
+                            f"{MAX_DEPTH} levels)", source) from None
+    except ValueError as err:  # e.g. an integer with more digits than Python converts
+        raise ScenarioError(f"malformed YAML: a value cannot be read "
+                            f"({str(err).split(';')[0]})", source) from None
+    check_shape(data, source)
+    return data
+
+
+def check_shape(data: Any, source: str | None = None) -> None:
+    """Refuse data nested deeper than :data:`MAX_DEPTH`, holding more than :data:`MAX_VALUES`
+    values once YAML aliases are expanded ("billion laughs"), or containing itself (a
+    recursive alias): no scenario looks like that, and validating it would exhaust memory."""
+    sizes: dict[int, int] = {}  # id of a list/dict → values below it, once counted
+    open_: set[int] = set()
+
+    def count(node: Any, depth: int) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep; a scenario nests "
+                                "at most 6", source)
+        if id(node) in open_:
+            raise ScenarioError("a YAML alias refers to a mapping or list that contains it",
+                                source)
+        if id(node) not in sizes:
+            open_.add(id(node))
+            items = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            sizes[id(node)] = 1 + sum(count(item, depth + 1) for item in items)
+            open_.discard(id(node))
+            if sizes[id(node)] > MAX_VALUES:
+                raise ScenarioError(f"more than {MAX_VALUES:,} values once YAML aliases are "
+                                    "expanded; a scenario has a few hundred", source)
+        return sizes[id(node)]
+
+    count(data, 0)
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        if not file.is_file():
+            raise ScenarioError("not a regular file (a YAML scenario file is expected)",
+                                str(file))
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(f"cannot read the file: {err.strerror}", str(file)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"larger than {MAX_FILE_BYTES:,} bytes: not a scenario file "
+                            "(a scenario is a few KB of YAML)", str(file))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ScenarioError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} at line {line}); "
+                            "save the file as UTF-8", str(file)) from None
+    data = parse_yaml(text, str(file))
     if data is None:
-        return {}
+        raise ScenarioError("the file is empty; a scenario names at least one key, e.g. "
+                            "'extends: retail_baseline.yaml' (an empty file would run the "
+                            "defaults unnoticed)", str(file))
     if not isinstance(data, dict):
         raise ScenarioError(
             f"a scenario file must be a mapping of keys to values, got {type(data).__name__}",
@@ -461,19 +562,22 @@ def _load_merged(file: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if file in chain:
         cycle = " -> ".join(p.name for p in (*chain, file))
         raise ScenarioError(f"extends: cycle {cycle}", str(chain[0]))
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(f"extends: a chain of more than {MAX_EXTENDS} files", str(chain[0]))
     data = _read_yaml(file)
     _resolve_files(data, file)
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(
-            f"extends = {parent!r}: must be one file name (relative to this file)", str(file)
-        )
+            f"extends = {_short(parent)}: must be one file name (relative to this file)",
+            str(file))
     parent_file = (file.parent / parent).resolve()
-    if not parent_file.exists():
+    if not _exists(parent_file):
         raise ScenarioError(
-            f"extends = {parent!r}: file not found (looked for {parent_file})", str(file)
+            f"extends = {_short(parent)}: file not found (looked for {_short(str(parent_file))})",
+            str(file)
         )
     base = _load_merged(parent_file, (*chain, file))
     base.pop("name", None)
@@ -509,20 +613,27 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ScenarioError(f"--set {text!r}: expected key=value, e.g. --set service.agents=5")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"--set {key} = {raw!r}: not a valid value ({err})") from None
-    if value is None:
+        raise ScenarioError(f"--set {_short(text)}: expected key=value, e.g. --set "
+                            "service.agents=5")
+    if not raw.strip():
         raise ScenarioError(f"--set {key} = {raw!r}: a value is required after '='")
+    try:
+        value = parse_yaml(raw)
+    except ScenarioError as err:
+        raise ScenarioError(f"--set {key} = {_short(raw)}: not a valid value "
+                            f"({err.problems[0]})") from None
+    if value is None:
+        raise ScenarioError(f"--set {key} = {_short(raw)}: a value is required after '='")
     return key, value
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    if not isinstance(key, str):
+        raise ScenarioError(f"{_short(key)}: a key must be a dotted name such as 'churn.base'",
+                            source)
     parts = key.split(".")
     if not all(parts):
-        raise ScenarioError(f"{key!r}: not a dotted key such as 'churn.base.a'", source)
+        raise ScenarioError(f"{_short(key)}: not a dotted key such as 'churn.base.a'", source)
     node = data
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)
@@ -531,12 +642,27 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
         if not isinstance(child, dict):
             prefix = ".".join(parts[: depth + 1])
             raise ScenarioError(
-                f"{key} = {value!r}: {prefix} is {child!r}, not a mapping; "
+                f"{key} = {_short(value)}: {prefix} is {_short(child)}, not a mapping; "
                 f"set {prefix} itself (e.g. {prefix}={{dist: beta, a: 1, b: 3}})",
                 source,
             )
         node = child
     node[parts[-1]] = value
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlong = 40
+_REPR.maxlevel = 3
+
+
+def _short(value: Any) -> str:
+    """repr of a value for an error message, shortened so that a message stays one line (and
+    a huge or self-containing value is never printed whole)."""
+    try:
+        return _REPR.repr(value)
+    except Exception:  # noqa: BLE001 — a value whose repr fails is still reported
+        return f"<{type(value).__name__}>"
 
 
 # --------------------------------------------------------------------------- error messages
@@ -599,25 +725,33 @@ def _explain(err: ValidationError) -> list[str]:
             )
         elif e["type"] == "missing":
             problems.append(f"missing key '{key}' (required)")
+        elif e["type"] == "invalid_key":
+            where = f" under '{'.'.join(loc[:-1])}'" if loc[:-1] else ""
+            problems.append(f"key {_short(value)}{where}: a key must be a name (text)")
         else:
             msg = e["msg"][0].lower() + e["msg"][1:]
             msg = msg.removeprefix("value error, ")
             info = field_info(loc) if loc else None
             what = f" — {info.description}" if info is not None and info.description else ""
-            shown = "" if isinstance(value, dict) else f" = {value!r}"
+            shown = "" if isinstance(value, dict) else f" = {_short(value)}"
             problems.append(f"{key}{shown}: {msg}{what}")
     return problems
 
 
 def list_scenarios(folder: Path | None = None) -> list[tuple[str, str]]:
     """(relative path, description) of every scenario file under ``folder``."""
-    folder = folder or SCENARIO_DIR
+    folder = Path(folder) if folder is not None else SCENARIO_DIR
+    if not _exists(folder):
+        raise ScenarioError(f"folder not found: {_short(str(folder))}")
+    if not folder.is_dir():
+        raise ScenarioError(f"not a folder: {_short(str(folder))}")
     rows = []
     for file in sorted(folder.rglob("*.yaml")):
         try:
             sc = load_scenario(file)
             description = sc.description.strip().splitlines()[0] if sc.description else ""
         except ScenarioError as err:
-            description = f"(invalid: {err})"
+            more = f" (and {len(err.problems) - 1} more)" if len(err.problems) > 1 else ""
+            description = f"(invalid: {err.problems[0]}{more})"
         rows.append((str(file.relative_to(folder)), description))
     return rows

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from crmsim import limits
 from crmsim.model import churn as churn_rule
 from crmsim.model.customer import TIERS
 from crmsim.model.lifecycle import STAGES
@@ -44,6 +45,7 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
         raise TypeError(
             f"simulate() needs a Scenario (crmsim.load_scenario(...)), got {type(scenario).__name__}"
         )
+    limits.check(scenario)
     seed_sequence = as_seed_sequence(seed)
     market = Market(scenario, seed_sequence).run()
     run_counterfactual(market, seed_sequence)

@@ -60,6 +60,7 @@ from crmsim import manifest
 from crmsim.controls import value_at
 from crmsim.errors import ScenarioError
 from crmsim.experiment import Comparison, compare, format_number, interval_text
+from crmsim.outputs import OutputFolder
 from crmsim.results import KPI_DESCRIPTIONS
 from crmsim.scenario import Scenario, load_scenario
 
@@ -405,32 +406,29 @@ class Tournament:
     comparison: Comparison | None
     leaderboard: pd.DataFrame  # see :func:`leaderboard`
 
-    def write(self, folder: str | Path) -> list[Path]:
+    def write(self, folder: str | Path | OutputFolder, force: bool = True) -> list[Path]:
         """Write the leaderboard (CSV, HTML, PNG), the invalid submissions, every
-        replication's KPIs and a manifest into ``folder``; returns the paths."""
+        replication's KPIs and a manifest into ``folder``, atomically and the manifest last
+        (:class:`~crmsim.outputs.OutputFolder`); returns the paths."""
         from crmsim.plots import save_leaderboard_plot
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = [folder / "leaderboard.csv", folder / "invalid.csv", folder / "league.json"]
-        self.leaderboard.to_csv(paths[0], index=False)
-        self.invalid.to_csv(paths[1], index=False)
-        paths[2].write_text(json.dumps(self.summary(), indent=2, ensure_ascii=False),
-                            encoding="utf-8")
-        if self.comparison is not None:
-            self.comparison.kpis.to_csv(folder / "kpis.csv", index=False)
-            self.comparison.kpis.to_parquet(folder / "kpis.parquet", index=False)
-            manifest.write(manifest.build("compare", self.comparison.scenarios,
-                                          self.klass.spec.seed, self.klass.spec.replications),
-                           folder)
-            paths += [folder / "kpis.csv", folder / "manifest.json"]
-        png = save_leaderboard_plot(self.leaderboard, self.summary(), folder)
-        paths.append(png)
-        page = folder / "leaderboard.html"
-        page.write_text(leaderboard_html(self.leaderboard, self.summary(), self.invalid, png),
-                        encoding="utf-8")
-        paths.append(page)
-        return paths
+        out = folder if isinstance(folder, OutputFolder) else OutputFolder(folder, force)
+        with out.writing():
+            out.write_frame(self.leaderboard, "leaderboard")
+            out.write_frame(self.invalid, "invalid")
+            out.write_text("league.json", json.dumps(self.summary(), indent=2,
+                                                     ensure_ascii=False))
+            if self.comparison is not None:
+                out.write_frame(self.comparison.kpis, "kpis")
+            png = save_leaderboard_plot(self.leaderboard, self.summary(), out.path)
+            out.adopt([png])
+            out.write_text("leaderboard.html", leaderboard_html(
+                self.leaderboard, self.summary(), self.invalid, png))
+            if self.comparison is not None:
+                out.finish(manifest.build("compare", self.comparison.scenarios,
+                                          self.klass.spec.seed, self.klass.spec.replications,
+                                          failed=self.comparison.failures.to_dict("records")))
+        return [out.path / name for name in out.written]
 
     def summary(self) -> dict[str, Any]:
         """What the leaderboard is about (for the HTML page, the PNG and the dashboard)."""

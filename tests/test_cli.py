@@ -35,7 +35,7 @@ def test_run_prints_kpis_and_writes_tables_and_plots(tmp_path, capsys):
         (["run", "retail_baseline", "--set", "churn.base=2"], "less than or equal to 1"),
         (["run", "retail_baseline", "--set", "service.agents"], "expected key=value"),
         (["run", "nowhere.yaml"], "file not found"),
-        (["compare", "retail_baseline", "--replications", "0"], "replications = 0"),
+        (["compare", "retail_baseline", "--replications", "0"], "--replications: 0: must be"),
         (["sweep", "retail_baseline", "--param", "churn.base"], "expected key=v1,v2"),
         (["validate", "--only", "nothing"], "unknown reduction 'nothing'"),
         (["scenarios", "show"], "needs a FILE"),
@@ -104,3 +104,11 @@ def test_kpis_zero_or_undefined_everywhere_are_hidden_from_the_printout(capsys):
     assert "desk_contacts" not in printed and "KPIs not shown" in printed
     assert main(["run", "complaints_recovery", *SMALL]) == 0
     assert "desk_contacts" in capsys.readouterr().out  # the desk works: its KPIs are shown
+
+
+def test_option_errors_are_one_line_and_help_is_exit_0(capsys):
+    assert main(["compare", "retail_baseline", "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--jobs: 0: must be an integer >= 1" in err
+    assert main(["run", "--help"]) == 0
+    assert "--force" in capsys.readouterr().out

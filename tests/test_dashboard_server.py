@@ -123,7 +123,7 @@ def test_an_upload_may_extend_a_shipped_scenario():
     ("range.yaml", "satisfaction:\n  adaptation: 2\n", "range.yaml: satisfaction.adaptation = 2"),
     ("broken.yaml", "satisfaction: [\n", "broken.yaml: malformed YAML at line 2"),
     ("parent.yaml", "extends: nowhere.yaml\n", "parent.yaml: extends = 'nowhere.yaml': file "
-                                                "not found (looked for nowhere.yaml)"),
+                                                "not found (looked for 'nowhere.yaml')"),
     ("notes.txt", "horizon: 10\n", "notes.txt: not a YAML file"),
 ])
 def test_upload_errors_read_like_the_cli(name, text, message):

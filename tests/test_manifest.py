@@ -60,3 +60,19 @@ def test_bad_manifests_are_clear_errors(tmp_path, capsys):
     with pytest.raises(ScenarioError, match="not a crmsim manifest"):
         manifest.load(bad)
     assert main(["rerun", str(bad)]) == 2
+
+
+def test_the_manifest_is_last_and_lists_every_file_with_its_digest(tmp_path):
+    import hashlib
+
+    out = tmp_path / "run"
+    assert main(["run", "retail_baseline", "--set", "customers.initial=30", "--set",
+                 "horizon=30", "--out", str(out)]) == 0
+    record = json.loads((out / "manifest.json").read_text())
+    files = {p.name for p in out.iterdir()} - {"manifest.json"}
+    assert set(record["files"]) == files and {"events.csv", "lifecycle.png"} <= files
+    for name, digest in record["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    written = (out / "manifest.json").stat().st_mtime_ns
+    assert all(p.stat().st_mtime_ns <= written for p in out.iterdir())  # the manifest is last
+    assert manifest.load(out)["kind"] == "run"

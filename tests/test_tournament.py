@@ -157,7 +157,7 @@ def test_bad_submissions_are_listed_and_left_out_while_the_others_run(tmp_path):
     ({"allow": {"economics.fixed_cost": [5, 1]}}, "min 5 is above max 1"),
     ({"allow": {"economics.fixd_cost": [0, 1]}}, "allow: 'economics.fixd_cost' is not a key"),
     ({"objectiv": "profit"}, "unknown key 'objectiv' (did you mean 'objective'?)"),
-    ({"base": "no_such_scenario"}, "file not found: no_such_scenario"),
+    ({"base": "no_such_scenario"}, "file not found: 'no_such_scenario'"),
 ])
 def test_class_file_errors_name_the_key(tmp_path, fields, message):
     class_file = write_class(tmp_path, **fields)
