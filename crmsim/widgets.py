@@ -8,9 +8,13 @@
 Each key gets a control chosen from its schema type (:mod:`crmsim.controls`, shared with the
 browser dashboard): a slider for numbers (its range from the schema's bounds, or from
 ``(min, max, step)`` given with the key), a checkbox for switches, a drop-down for choices,
-labelled in English and Chinese. Run simulates the scenario with the chosen values — against the
-unchanged scenario too, with common random numbers, when ``compare=True`` — and redraws the
-KPI table and the plots. ``explorer.run()`` does the same from code (it returns the result).
+labelled in English and Chinese. Run simulates the scenario with the chosen values against the
+unchanged scenario (the baseline), with common random numbers and replications, and shows both
+side by side, the paired differences with their 95% intervals (a table and a plot), and the
+plots of the changed scenario; ``compare=False`` runs the changed scenario alone. ``start``
+opens the panel with a change already made (the lesson's change), so a student sees a
+difference at the first Run. ``explorer.run()`` does the same from code (it returns the
+result).
 """
 
 from __future__ import annotations
@@ -59,13 +63,19 @@ class ScenarioExplorer:
     """A control panel over a scenario: change keys, run, see KPIs and plots (see module doc)."""
 
     def __init__(self, scenario: Scenario, keys: Iterable[str] | dict, seed: int = 0,
-                 compare: bool = False, replications: int = 3,
+                 compare: bool = True, replications: int = 3,
                  kpis: Iterable[str] = DEFAULT_KPIS,
                  plots_to_draw: Iterable[Callable] = (plots.lifecycle_area,
-                                                      plots.money_over_time)):
+                                                      plots.money_over_time),
+                 start: dict | None = None):
         specs = keys if isinstance(keys, dict) else dict.fromkeys(keys)
         self.scenario = scenario
         self.controls = {key: control_for(scenario, key, spec) for key, spec in specs.items()}
+        for key, value in (start or {}).items():
+            if key not in self.controls:
+                raise ScenarioError(f"start {key!r}: not one of the panel's keys "
+                                    f"({', '.join(self.controls)})")
+            self.controls[key].value = value
         self.compare = compare
         self.replications = replications
         self.kpis = list(kpis)
@@ -118,10 +128,14 @@ class ScenarioExplorer:
         else:
             run = self.result = simulate(variant, seed)
             display(pd.Series({k: run.kpis[k] for k in self.kpis}, name="value").to_frame())
-        if self.plots:
-            fig, axes = plt.subplots(1, len(self.plots), figsize=(6 * len(self.plots), 3.6),
+        draws = list(self.plots)
+        if self.compare:
+            draws.insert(0, lambda _, ax: plots.paired_differences(
+                self.result, self.kpis, ax=ax, scenario="your policy"))
+        if draws:
+            fig, axes = plt.subplots(1, len(draws), figsize=(5.5 * len(draws), 3.6),
                                      squeeze=False)
-            for ax, draw in zip(axes[0], self.plots):
+            for ax, draw in zip(axes[0], draws):
                 draw(run, ax=ax)
             fig.tight_layout()
             plt.show()

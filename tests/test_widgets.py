@@ -33,11 +33,22 @@ def test_controls_follow_the_schema(small):
 
 
 def test_explorer_runs_with_the_slider_values(small):
-    explorer = ScenarioExplorer(small, {"satisfaction.service_quality": (0.4, 1.0, 0.01)})
+    explorer = ScenarioExplorer(small, {"satisfaction.service_quality": (0.4, 1.0, 0.01)},
+                                compare=False)
     explorer.controls["satisfaction.service_quality"].value = 0.9
     result = explorer.run()
     assert result.scenario.satisfaction.service_quality == 0.9
     assert explorer.current().satisfaction.service_quality == 0.9
+
+
+def test_a_panel_opens_with_the_lessons_change_against_the_baseline(small):
+    explorer = ScenarioExplorer(small, ["satisfaction.service_quality"], replications=2,
+                                start={"satisfaction.service_quality": 0.8})
+    comparison = explorer.run()  # compare is the default
+    assert comparison.scenarios["baseline"] == small
+    assert comparison.scenarios["your policy"].satisfaction.service_quality == 0.8
+    with pytest.raises(crmsim.ScenarioError, match="not one of the panel's keys"):
+        ScenarioExplorer(small, ["satisfaction.service_quality"], start={"service.agents": 3})
 
 
 def test_explorer_compares_against_the_unchanged_scenario(small):
@@ -50,7 +61,8 @@ def test_explorer_compares_against_the_unchanged_scenario(small):
 
 
 def test_the_run_button_draws_into_the_panel(small):
-    explorer = ScenarioExplorer(small, {"satisfaction.service_quality": (0.4, 1.0, 0.01)})
+    explorer = ScenarioExplorer(small, {"satisfaction.service_quality": (0.4, 1.0, 0.01)},
+                                compare=False)
     explorer.button.click()
     assert explorer.result is not None
     assert explorer.result.scenario == explorer.current()
