@@ -21,7 +21,19 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises import chapters
+from crmsim.exercises import (
+    chapters,
+    nb00,
+    nb01,
+    nb02,
+    nb03,
+    nb04,
+    nb05,
+    nb06,
+    nb07,
+    nb08,
+    nb09,
+)
 from crmsim.exercises.base import Exercise
 from crmsim.exercises.chapters import (  # noqa: F401 — names the notebooks use
     BUDGET_CHOICES,
@@ -43,8 +55,8 @@ from crmsim.exercises.chapters import (  # noqa: F401 — names the notebooks us
 
 #: every exercise, by id ("05.2": notebook 05, exercise 2)
 EXERCISES: dict[str, Exercise] = {}
-for _module in (chapters,):
-    EXERCISES.update(_module.EXERCISES)
+for _module in (chapters, nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09):
+    EXERCISES.update(_module.EXERCISES)  # a notebook's own module replaces its old exercises
 EXERCISES = dict(sorted(EXERCISES.items()))
 
 

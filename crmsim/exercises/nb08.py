@@ -1,0 +1,9 @@
+"""Exercises of notebook 08 (see :mod:`crmsim.exercises`)."""
+
+from __future__ import annotations
+
+from crmsim.exercises.base import Exercise
+
+#: this notebook's exercises, by id ("08.1", "08.2", ...); they replace the ones of the same id
+#: in :mod:`crmsim.exercises.chapters`
+EXERCISES: dict[str, Exercise] = {}
