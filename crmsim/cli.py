@@ -40,7 +40,15 @@ import pandas as pd
 import yaml
 
 from crmsim import limits, manifest
-from crmsim.errors import Interrupted, ScenarioError, WorkerLost, crmsim_line, signal_name
+from crmsim.errors import (
+    RECEIVED_SIGNALS,
+    Interrupted,
+    ScenarioError,
+    WorkerLost,
+    crmsim_line,
+    raise_if_interrupted,
+    signal_name,
+)
 from crmsim.experiment import format_number, interval_text
 from crmsim.outputs import OutputFolder
 from crmsim.results import KPI_DESCRIPTIONS
@@ -748,7 +756,9 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     with _signals_interrupt(), _worker_warnings_as_lines():
         try:
-            return args.func(args)
+            code = args.func(args)
+            raise_if_interrupted()  # a signal whose exception was swallowed on the way
+            return code
         except ScenarioError as err:
             print(f"crmsim: error: {err}", file=sys.stderr)
             return USAGE_ERROR
@@ -816,14 +826,23 @@ def _signals_interrupt():
     def stop(signum, frame):
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
+        RECEIVED_SIGNALS.append(signum)  # kept, should the exception be swallowed (a fork)
         raise Interrupted(signum)
 
+    def unraisable(info):  # an Interrupted swallowed by an at-fork hook: handled, not a bug
+        if not isinstance(info.exc_value, Interrupted):
+            original(info)
+
+    RECEIVED_SIGNALS.clear()
+    original = sys.unraisablehook
+    sys.unraisablehook = unraisable
     previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        sys.unraisablehook = original
 
 
 @contextlib.contextmanager

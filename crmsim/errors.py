@@ -47,6 +47,19 @@ class Interrupted(BaseException):
         super().__init__(signal_name(signum))
 
 
+#: signals received by the command line's handler, in order (see :func:`raise_if_interrupted`)
+RECEIVED_SIGNALS: list[int] = []
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` for a signal the handler received but whose exception was
+    swallowed — Python ignores an exception raised while it runs an at-fork hook, so a signal
+    that arrives just as a pool worker is forked would otherwise be lost. Called at safe
+    points (after workers are started, between results)."""
+    if RECEIVED_SIGNALS:
+        raise Interrupted(RECEIVED_SIGNALS[0])
+
+
 def signal_name(signum: int) -> str:
     import signal
 

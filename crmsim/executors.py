@@ -39,7 +39,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from crmsim.errors import Interrupted, ScenarioError, WorkerLost
+from crmsim.errors import Interrupted, ScenarioError, WorkerLost, raise_if_interrupted
 
 #: lost process pools (a worker died) after which the unfinished tasks run one at a time,
 #: each in its own worker, so that one that kills its worker fails alone
@@ -93,7 +93,9 @@ def _in_processes(tasks: Sequence, workers: int, run, bar) -> list[dict]:
         try:
             with _signals_held():  # the workers are forked here
                 futures = {pool.submit(run, tasks[i]): i for i in batch}
+            raise_if_interrupted()
             for future in as_completed(futures):
+                raise_if_interrupted()
                 try:
                     results[futures[future]] = future.result()
                 except BrokenProcessPool:

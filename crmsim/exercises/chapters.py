@@ -269,7 +269,7 @@ def _best_vip_rule() -> str:
 
 
 #: the shop log of notebook 10 (shipped with crmsim, see data/README.md)
-CDNOW_LOG = Path(__file__).resolve().parent.parent / "data" / "cdnow_sample.csv"
+CDNOW_LOG = Path(__file__).resolve().parents[2] / "data" / "cdnow_sample.csv"
 
 #: notebook 10's churn warning on the twin: every 4 weeks the 150 customers with the highest
 #: recency score (silence against their own rhythm) get an offer. Cost, effect and duration are
