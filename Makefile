@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/crmsim compare scenarios/retail_baseline.yaml scenarios/retail_better_service.yaml \
 		--replications 6 --jobs 2 --out out/demo --force
 	$(BIN)/crmsim run scenarios/retail_baseline.yaml --seed 1 --out out/run --force >/dev/null
-	@echo "plots: out/demo/kpi_intervals.png, out/run/lifecycle.png, out/run/money.png, out/run/survival.png"
+	@echo "plots: out/demo/differences.png, out/demo/kpi_intervals.png, out/run/lifecycle.png, out/run/money.png, out/run/survival.png"
 
 # the browser tests drive Debian's chromium (Playwright's own download is not used)
 chromium:

@@ -120,12 +120,32 @@ def money_over_time(result, ax=None):
 def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
                        relative: bool = True):
     """Paired differences against the reference scenario (common random numbers) with their
-    95% intervals, one row per KPI: what a policy changed, and whether the change is sure (an
-    interval that does not cross 0).
+    95% intervals: what a policy changed, and whether the change is sure (an interval that does
+    not cross 0).
 
     ``comparison`` is a :class:`~crmsim.experiment.Comparison`; ``scenario`` picks one
-    alternative (default: every one); ``relative`` draws the differences as a percentage of the
-    reference's mean, so KPIs of different sizes share one axis."""
+    alternative (default: every one). On a given ``ax`` every KPI is one row of one axis, as a
+    percentage of the reference's mean when ``relative`` (so KPIs of different sizes share the
+    axis; choose KPIs whose reference mean is not near zero). Without ``ax`` each KPI gets an
+    axis of its own in its own units (a new figure); the axes are returned.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        use_style()
+        kpis = [k for k in kpis if k in set(comparison.differences.index.get_level_values("kpi"))]
+        fig, axes = plt.subplots(len(kpis), 1, figsize=(7, 1.1 + 1.0 * len(kpis)),
+                                 squeeze=False)
+        for row, kpi in enumerate(kpis):
+            paired_differences(comparison, [kpi], ax=axes[row, 0], scenario=scenario,
+                               relative=False)
+            axes[row, 0].set_title(kpi if row else f"Paired differences (配对差异): {kpi}",
+                                   fontsize=10)
+            axes[row, 0].set_xlabel("")
+        axes[-1, 0].set_xlabel(f"difference against '{next(iter(comparison.scenarios))}' "
+                               "(mean and 95% interval, in each KPI's units)")
+        fig.tight_layout()
+        return axes[:, 0]
     ax = _axes(ax)
     diff = comparison.differences.reset_index()
     diff = diff[diff["kpi"].isin(list(kpis))]
@@ -137,8 +157,11 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
         base = comparison.table["mean"].xs(reference, level="scenario")
         scale = 100 / base.reindex(diff["kpi"]).abs().to_numpy()
     mean, low, high = (diff[c].to_numpy() * scale for c in ("mean", "low", "high"))
-    labels = [f"{k} — {s}" if scenario is None and diff["scenario"].nunique() > 1 else k
+    several = scenario is None and diff["scenario"].nunique() > 1
+    labels = [f"{k} — {s}" if several else (s if len(kpis) == 1 and several else k)
               for s, k in zip(diff["scenario"], diff["kpi"])]
+    if len(set(diff["kpi"])) == 1 and diff["scenario"].nunique() > 1:
+        labels = list(diff["scenario"])
     y = np.arange(len(diff))
     ax.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="o", capsize=4)
     ax.axvline(0, color="black", lw=0.8)
@@ -213,7 +236,7 @@ def kpi_intervals(table: pd.DataFrame, kpi: str, ax=None):
                 fmt="o", capsize=4)
     ax.set_yticks(y, rows.index)
     ax.set_xlabel(kpi)
-    ax.set_title(f"{kpi}: mean and 95% interval")
+    ax.set_title(f"{kpi}: mean and 95% interval (均值与95%置信区间)")
     return ax
 
 
@@ -578,7 +601,10 @@ def save_run_plots(result, folder) -> list:
 
 def save_comparison_plots(comparison, folder, kpis=("profit", "npv_profit", "churned",
                                                    "mean_satisfaction")) -> list:
-    """KPI interval plots of a comparison as one PNG file in ``folder``."""
+    """A comparison's plots in ``folder``: each scenario's KPI intervals (kpi_intervals.png)
+    and, with more than one scenario, the paired differences against the first
+    (differences.png) — the figure that says whether a policy changed something, since
+    overlapping intervals of two scenarios can still hide a sure paired difference."""
     table = comparison.table
     available = [k for k in kpis if k in table.index.get_level_values("kpi")]
 
@@ -586,7 +612,19 @@ def save_comparison_plots(comparison, folder, kpis=("profit", "npv_profit", "chu
         for row, kpi in enumerate(available):
             kpi_intervals(table, kpi, ax=fig.add_subplot(len(available), 1, row + 1))
 
-    return _save_figures(folder, [("kpi_intervals", (7, 2.2 * len(available)), draw)])
+    def differences(fig):
+        for row, kpi in enumerate(available):
+            ax = fig.add_subplot(len(available), 1, row + 1)
+            paired_differences(comparison, [kpi], ax=ax, relative=False)
+            ax.set_title(f"{kpi}: paired difference (配对差异) and 95% interval", fontsize=10)
+            ax.set_xlabel(f"against '{next(iter(comparison.scenarios))}'")
+
+    figures = [("kpi_intervals", (7, 2.2 * len(available)), draw)]
+    if len(comparison.scenarios) > 1 and available:
+        others = len(comparison.scenarios) - 1
+        figures.append(("differences", (7, (1.0 + 0.4 * others) * len(available) + 0.6),
+                        differences))
+    return _save_figures(folder, figures)
 
 
 use_style()
