@@ -83,3 +83,18 @@ def test_campaign_plots_draw_every_group():
                & (waves["true"] <= waves["measured_high"])).sum()
     assert ax.get_title().startswith("测量区间与真实值") and f"{covered} of 3" in ax.get_title()
     plt.close("all")
+
+
+def test_paired_differences_are_drawn_as_differences(tmp_path):
+    """A comparison's plots include the paired differences (with intervals) against the first
+    scenario; without an axis each KPI gets its own, in its own units."""
+    base = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": 150, "horizon": 90})
+    better = base.with_overrides({"satisfaction.service_quality": 0.8})
+    cmp = crmsim.compare({"base": base, "better": better}, replications=2, progress=False)
+    written = {p.name for p in map(Path, plots.save_comparison_plots(cmp, tmp_path))}
+    assert {"kpi_intervals.png", "differences.png"} <= written
+    axes = plots.paired_differences(cmp, ["profit", "quality_cost"])
+    assert len(axes) == 2
+    low, high = cmp.differences.loc[("better", "quality_cost"), ["low", "high"]]
+    assert axes[1].lines[0].get_xdata()[0] == pytest.approx((low + high) / 2, rel=1e-6)
