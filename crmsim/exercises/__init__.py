@@ -33,29 +33,37 @@ from crmsim.exercises import (
     nb07,
     nb08,
     nb09,
+    nb10,
+    nb11,
+    nb12,
 )
 from crmsim.exercises.base import Exercise
-from crmsim.exercises.chapters import (  # noqa: F401 — names the notebooks use
-    BUDGET_CHOICES,
-    CAMPAIGN_SHOP,
+from crmsim.exercises.nb10 import (  # noqa: F401 — names the notebooks use
     CDNOW_LOG,
-    SHOP_DATABASE,
-    SMS_OFFERS,
-    TRUE_TOP_FIFTH,
     TWIN_POINTS,
     TWIN_WARNING,
-    VIP_RULES,
-    best_choices,
-    campaign_variant,
     cdnow_calibration,
     saved_per_offer,
+)
+from crmsim.exercises.nb11 import (  # noqa: F401 — names the notebooks use
+    SHOP_DATABASE,
+    TRUE_TOP_FIFTH,
+    VIP_RULES,
     shop_database_run,
     vip_hits,
+)
+from crmsim.exercises.nb12 import (  # noqa: F401 — names the notebooks use
+    BUDGET_CHOICES,
+    CAMPAIGN_SHOP,
+    SMS_OFFERS,
+    best_choices,
+    campaign_variant,
 )
 
 #: every exercise, by id ("05.2": notebook 05, exercise 2)
 EXERCISES: dict[str, Exercise] = {}
-for _module in (chapters, nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09):
+for _module in (chapters, nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11,
+                nb12):
     EXERCISES.update(_module.EXERCISES)  # a notebook's own module replaces its old exercises
 EXERCISES = dict(sorted(EXERCISES.items()))
 
