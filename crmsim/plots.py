@@ -125,7 +125,9 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
 
     ``comparison`` is a :class:`~crmsim.experiment.Comparison`; ``scenario`` picks one
     alternative (default: every one); ``relative`` draws the differences as a percentage of the
-    reference's mean, so KPIs of different sizes share one axis."""
+    reference's mean, so KPIs of different sizes share one axis — unless a KPI is 0 in the
+    reference (e.g. the offers of a policy the reference does not run), which has no percentage:
+    then every difference is drawn as it is."""
     ax = _axes(ax)
     diff = comparison.differences.reset_index()
     diff = diff[diff["kpi"].isin(list(kpis))]
@@ -135,7 +137,10 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     scale = np.ones(len(diff))
     if relative:
         base = comparison.table["mean"].xs(reference, level="scenario")
-        scale = 100 / base.reindex(diff["kpi"]).abs().to_numpy()
+        base = base.reindex(diff["kpi"]).abs().to_numpy()
+        relative = bool(np.all(base > 0))
+        if relative:
+            scale = 100 / base
     mean, low, high = (diff[c].to_numpy() * scale for c in ("mean", "low", "high"))
     labels = [f"{k} — {s}" if scenario is None and diff["scenario"].nunique() > 1 else k
               for s, k in zip(diff["scenario"], diff["kpi"])]
