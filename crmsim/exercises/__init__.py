@@ -39,9 +39,12 @@ from crmsim.exercises import (
 )
 from crmsim.exercises.base import Exercise
 from crmsim.exercises.nb10 import (  # noqa: F401 — names the notebooks use
+    ACTIVE_WINDOWS,
+    ATTRACTIONS,
     CDNOW_LOG,
     TWIN_POINTS,
     TWIN_WARNING,
+    best_paired,
     cdnow_calibration,
     saved_per_offer,
 )
@@ -80,7 +83,8 @@ def solution(exercise_id: str):
 
 
 def is_correct(exercise_id: str, answer) -> bool:
-    """Whether ``answer`` is right (numbers within the exercise's tolerance)."""
+    """Whether ``answer`` is right: the solution or one of the answers as good
+    (``Exercise.accepted``), numbers within the exercise's tolerance."""
     expected = solution(exercise_id)
     if answer is None:
         return False
@@ -88,10 +92,14 @@ def is_correct(exercise_id: str, answer) -> bool:
         given = str(answer).strip().lower()
         also = EXERCISES[exercise_id].accepted
         return given == expected or (also is not None and given in also())
+    exercise = EXERCISES[exercise_id]
     try:
-        return abs(float(answer) - float(expected)) <= EXERCISES[exercise_id].tolerance
+        value = float(answer)
     except (TypeError, ValueError):
         return False
+    as_good = exercise.accepted() if exercise.accepted is not None else ()
+    return any(abs(value - float(right)) <= exercise.tolerance
+               for right in (expected, *as_good))
 
 
 def check(exercise_id: str, answer) -> bool:

@@ -59,6 +59,46 @@ def saved_per_offer(comparison, scenario: str):
     return table["offers_saved"] / table["offers"]
 
 
+def best_paired(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
+    """The scenario of a comparison with the highest mean ``kpi``, and every scenario the
+    replications cannot tell from it: its paired difference to the best (common random numbers,
+    replication by replication) has a 95% interval that reaches 0."""
+    from crmsim.analysis import mean_ci
+
+    kpis = comparison.kpis[comparison.kpis["kpi"] == kpi]
+    wide = kpis.pivot(index="replication", columns="scenario", values="value")
+    best = str(wide.mean().idxmax())
+    return best, frozenset(str(name) for name in wide
+                           if str(name) == best or mean_ci(wide[name] - wide[best])[2] >= 0)
+
+
+#: exercise 10.4: how long a silence the warning's active file tolerates (weeks)
+ACTIVE_WINDOWS = (4, 8, 13, 26, 52)
+#: exercise 10.5: how much more often members might buy (rewards.attraction)
+ATTRACTIONS = (0.5, 1.0, 2.0, 3.0)
+
+
+@functools.cache
+def _active_windows():
+    import crmsim
+
+    twin = cdnow_calibration().scenario
+    return crmsim.compare(
+        {str(weeks): twin.with_overrides({**TWIN_WARNING, "warning.active_window": float(weeks)})
+         for weeks in ACTIVE_WINDOWS}, replications=4, seed=0, progress=False)
+
+
+def _break_even_attraction() -> float:
+    import crmsim
+
+    twin = cdnow_calibration().scenario
+    comparison = crmsim.compare(
+        {"twin": twin, **{str(a): twin.with_overrides({**TWIN_POINTS, "rewards.attraction": a})
+                          for a in ATTRACTIONS}}, replications=6, seed=0, progress=False)
+    profit = comparison.differences.xs("profit", level="kpi")
+    return min((a for a in ATTRACTIONS if profit.loc[str(a), "low"] > 0), default=float("nan"))
+
+
 def _p_alive_customer_1() -> float:
     return float(cdnow_calibration().summary.loc[1, "p_alive"])
 
@@ -97,4 +137,23 @@ EXERCISES: dict[str, Exercise] = {
         "'economics.margin_rate'?",
         lambda: "churn.base", "a transaction log has purchases, dates and amounts: which "
         "parameter describes only those?"),
+    "10.4": Exercise(
+        "The warning of crmsim.exercises.TWIN_WARNING offers to the 150 most silent customers "
+        "of its active file: everyone who bought within warning.active_window weeks (52). "
+        "Choose the active window, in weeks, from crmsim.exercises.ACTIVE_WINDOWS (4, 8, 13, "
+        "26 or 52), that makes the most profit on the twin in a year (4 paired replications, "
+        "seed 0). Any window the replications cannot tell from the best counts.",
+        lambda: int(best_paired(_active_windows())[0]),
+        "a customer silent for months has probably left (P(alive)); one silent for a week is "
+        "probably fine: compare offers_too_late and offers_wasted for each window",
+        accepted=lambda: frozenset(int(w) for w in best_paired(_active_windows())[1])),
+    "10.5": Exercise(
+        "Break-even (盈亏平衡): the points programme of crmsim.exercises.TWIN_POINTS loses "
+        "money at the assumed rewards.attraction 0.5. What is the smallest attraction in "
+        "crmsim.exercises.ATTRACTIONS (0.5, 1, 2 or 3) at which it surely pays — the 95% "
+        "interval of its paired profit difference to the plain twin above 0 (6 paired "
+        "replications, seed 0)? That is the effect a pilot would have to show.",
+        _break_even_attraction,
+        "compare the plain twin with TWIN_POINTS at each attraction (crmsim.compare, "
+        "replications=6, seed=0) and read comparison.differences for profit"),
 }
