@@ -49,10 +49,14 @@ from crmsim.exercises.nb10 import (  # noqa: F401 — names the notebooks use
     saved_per_offer,
 )
 from crmsim.exercises.nb11 import (  # noqa: F401 — names the notebooks use
+    LOST_AFTER,
+    SEEDS,
     SHOP_DATABASE,
     TRUE_TOP_FIFTH,
     VIP_RULES,
+    lost_rule_accuracy,
     shop_database_run,
+    shop_run,
     vip_hits,
 )
 from crmsim.exercises.nb12 import (  # noqa: F401 — names the notebooks use

@@ -44,13 +44,23 @@ TRUE_TOP_FIFTH = """
     WHERE fifth = 1"""
 
 
+#: the seeds of notebook 11's replications: four shops with the same rules, different customers
+SEEDS = (1, 2, 3, 4)
+
+
 @functools.cache
-def shop_database_run():
-    """Notebook 11's run: the shop (:data:`SHOP_DATABASE`) with seed 1."""
+def shop_run(seed: int):
+    """Notebook 11's shop (:data:`SHOP_DATABASE`) run with one seed (kept: its database is built
+    once, in memory, on the first query)."""
     import crmsim
 
     sc = crmsim.load_scenario("complaints_recovery").with_overrides(SHOP_DATABASE)
-    return crmsim.simulate(sc, seed=1)
+    return crmsim.simulate(sc, seed=seed)
+
+
+def shop_database_run():
+    """Notebook 11's run: the shop (:data:`SHOP_DATABASE`) with seed 1."""
+    return shop_run(1)
 
 
 def _sleeping_loyal() -> int:
@@ -68,24 +78,78 @@ def vip_hits(result, rule: str) -> int:
                                   f"WHERE customer_id IN ({TRUE_TOP_FIFTH})")["n"][0])
 
 
-def _best_vip_rule() -> str:
-    hits = {rule: vip_hits(shop_database_run(), rule) for rule in VIP_RULES}
-    return max(hits, key=hits.get)
+def paired_best(values: dict) -> tuple[str, frozenset]:
+    """``values``: choice → one number per replication (the same seeds in the same order).
+    The choice with the highest mean, and every choice the replications cannot tell from it:
+    its paired difference to the best has a 95% interval that reaches 0."""
+    import numpy as np
+
+    from crmsim.analysis import mean_ci
+
+    table = {name: np.asarray(v, dtype=float) for name, v in values.items()}
+    best = max(table, key=lambda name: table[name].mean())
+    return best, frozenset(name for name, v in table.items()
+                           if name == best or mean_ci(v - table[best])[2] >= 0)
+
+
+@functools.cache
+def _vip_choices() -> tuple[str, frozenset]:
+    return paired_best({rule: [vip_hits(shop_run(seed), rule) for seed in SEEDS]
+                        for rule in VIP_RULES})
+
+
+#: exercise 11.3: after how many days without a purchase the firm counts a customer as lost
+LOST_AFTER = (30, 60, 90, 120, 180, 270)
+
+
+def lost_rule_accuracy(result, days: float) -> float:
+    """The share of customers the rule "lost after ``days`` without a purchase" classifies
+    right at the end of the run: lost and truly gone, or not lost and truly still a customer
+    (the truth table knows)."""
+    import crmsim
+
+    return float(crmsim.sql(result, """
+        SELECT avg(((c.recency >= $days) = (NOT t.active))::INTEGER) AS accuracy
+        FROM customer_360 AS c JOIN truth AS t USING (customer_id)""",
+                            {"days": float(days)})["accuracy"][0])
+
+
+@functools.cache
+def _lost_choices() -> tuple[str, frozenset]:
+    return paired_best({days: [lost_rule_accuracy(shop_run(seed), days) for seed in SEEDS]
+                        for days in LOST_AFTER})
 
 
 #: this notebook's exercises, by id; they replace the ones of the same id in
-#: :mod:`crmsim.exercises.chapters`
+#: :mod:`crmsim.exercises.chapters`. 11.1 is a reading exercise (an SQL query and a term,
+#: 沉睡的老客户); 11.2 and 11.3 are decisions judged on four shops
 EXERCISES: dict[str, Exercise] = {
     "11.1": Exercise(
         "Notebook 11's shop database (seed 1): how many customers have an F score of 4 or 5 "
         "but an R score of 1 or 2 — frequent buyers who have gone quiet (沉睡的老客户)?",
         _sleeping_loyal, "crmsim.sql(res, 'SELECT count(*) FROM rfm WHERE ...')"),
     "11.2": Exercise(
-        "You may give 100 VIP gifts (贵宾礼遇) in that shop. Which SQL rule picks the most "
-        "customers who are truly in the top fifth by value (still a customer; λ × mean spend, "
-        "from the truth table): 'rfm' (highest RFM score, ties by money), 'spend' (most money "
-        "spent) or 'recent_spend' (most money spent among those who bought in the last 30 "
-        "days)? The rules are crmsim.exercises.VIP_RULES.",
-        _best_vip_rule, "a customer who has left is worth nothing, however much it spent: "
-        "count each rule's picks in the truth's top fifth (crmsim.exercises.TRUE_TOP_FIFTH)"),
+        "You may give 100 VIP gifts (贵宾礼遇) in notebook 11's shop. Which SQL rule picks the "
+        "most customers who are truly in the top fifth by value (still a customer; λ × mean "
+        "spend, from the truth table): 'rfm' (highest RFM score, ties by money), 'spend' (most "
+        "money spent) or 'recent_spend' (most money spent among those who bought in the last 30 "
+        "days)? The rules are crmsim.exercises.VIP_RULES; judge them on the four shops of "
+        "crmsim.exercises.shop_run(seed), seeds 1–4 (any rule the four cannot tell from the "
+        "best counts).",
+        lambda: _vip_choices()[0], "a customer who has left is worth nothing, however much it "
+        "spent: count each rule's picks in the truth's top fifth with "
+        "crmsim.exercises.vip_hits(shop_run(seed), rule)",
+        accepted=lambda: _vip_choices()[1]),
+    "11.3": Exercise(
+        "When is a silent customer lost (流失)? The shop counts a customer as lost after a "
+        "number of days without a purchase. Choose that number from "
+        "crmsim.exercises.LOST_AFTER (30, 60, 90, 120, 180 or 270 days) so that the rule "
+        "classifies the most customers right at the end of the year — lost and truly gone, or "
+        "not lost and truly still a customer — on the four shops of "
+        "crmsim.exercises.shop_run(seed), seeds 1–4 (any number the four cannot tell from the "
+        "best counts).",
+        lambda: _lost_choices()[0], "too short, and slow buyers who are still there are "
+        "counted lost; too long, and customers who left months ago are counted active: "
+        "crmsim.exercises.lost_rule_accuracy(shop_run(seed), days) scores a rule",
+        accepted=lambda: _lost_choices()[1]),
 }
