@@ -126,7 +126,9 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     ``comparison`` is a :class:`~crmsim.experiment.Comparison`; ``scenario`` picks one
     alternative (default: every one). On a given ``ax`` every KPI is one row of one axis, as a
     percentage of the reference's mean when ``relative`` (so KPIs of different sizes share the
-    axis; choose KPIs whose reference mean is not near zero). Without ``ax`` each KPI gets an
+    axis; choose KPIs whose reference mean is not near zero) — unless a KPI is 0 in the
+    reference (e.g. the offers of a policy the reference does not run), which has no
+    percentage: then every difference is drawn as it is. Without ``ax`` each KPI gets an
     axis of its own in its own units (a new figure); the axes are returned.
     """
     if ax is None:
@@ -155,7 +157,10 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     scale = np.ones(len(diff))
     if relative:
         base = comparison.table["mean"].xs(reference, level="scenario")
-        scale = 100 / base.reindex(diff["kpi"]).abs().to_numpy()
+        base = base.reindex(diff["kpi"]).abs().to_numpy()
+        relative = bool(np.all(base > 0))
+        if relative:
+            scale = 100 / base
     mean, low, high = (diff[c].to_numpy() * scale for c in ("mean", "low", "high"))
     several = scenario is None and diff["scenario"].nunique() > 1
     labels = [f"{k} — {s}" if several else (s if len(kpis) == 1 and several else k)

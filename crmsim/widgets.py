@@ -124,7 +124,7 @@ class ScenarioExplorer:
                                  "mean": "difference", "low": "95% low",
                                  "high": "95% high"}))
             self.result = result
-            run = simulate(variant, seed)
+            run = simulate(variant, seed) if self.plots else None  # only the plots need it
         else:
             run = self.result = simulate(variant, seed)
             display(pd.Series({k: run.kpis[k] for k in self.kpis}, name="value").to_frame())

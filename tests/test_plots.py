@@ -98,3 +98,28 @@ def test_paired_differences_are_drawn_as_differences(tmp_path):
     assert len(axes) == 2
     low, high = cmp.differences.loc[("better", "quality_cost"), ["low", "high"]]
     assert axes[1].lines[0].get_xdata()[0] == pytest.approx((low + high) / 2, rel=1e-6)
+
+
+def test_paired_differences_are_percentages_unless_the_reference_has_a_zero():
+    """Relative differences are % of the reference; a KPI the reference does not have (0, e.g.
+    the offers of a warning it does not run) has no percentage, so all are drawn as they are."""
+    sc = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": 150, "horizon": 120})
+    cmp = crmsim.compare({"plain": sc, "warning": sc.with_overrides(
+        {"warning.enabled": True, "warning.top_k": 10})}, replications=2, progress=False)
+    diff = cmp.differences.xs("warning", level="scenario")
+    base = cmp.table["mean"].xs("plain", level="scenario")
+    _, ax = plt.subplots()
+    plots.paired_differences(cmp, ["revenue", "profit"], ax=ax)
+    kpis = [label.get_text() for label in ax.get_yticklabels()]
+    assert sorted(kpis) == ["profit", "revenue"]
+    assert ax.lines[0].get_xdata() == pytest.approx(100 * diff.loc[kpis, "mean"]
+                                                    / base[kpis].abs())
+    assert "% of 'plain'" in ax.get_xlabel()
+    _, ax = plt.subplots()
+    plots.paired_differences(cmp, ["offers", "profit"], ax=ax)
+    kpis = [label.get_text() for label in ax.get_yticklabels()]
+    assert sorted(kpis) == ["offers", "profit"] and base["offers"] == 0
+    assert ax.lines[0].get_xdata() == pytest.approx(diff.loc[kpis, "mean"])
+    assert "against 'plain'" in ax.get_xlabel()
+    plt.close("all")

@@ -33,29 +33,44 @@ from crmsim.exercises import (
     nb07,
     nb08,
     nb09,
+    nb10,
+    nb11,
+    nb12,
 )
 from crmsim.exercises.base import Exercise
-from crmsim.exercises.chapters import (  # noqa: F401 — names the notebooks use
-    BUDGET_CHOICES,
-    CAMPAIGN_SHOP,
+from crmsim.exercises.nb10 import (  # noqa: F401 — names the notebooks use
+    ACTIVE_WINDOWS,
+    ATTRACTIONS,
     CDNOW_LOG,
-    SHOP_DATABASE,
-    SMS_OFFERS,
-    TRUE_TOP_FIFTH,
     TWIN_POINTS,
     TWIN_WARNING,
-    VIP_RULES,
-    best_choices,
-    campaign_variant,
+    best_paired,
     cdnow_calibration,
     saved_per_offer,
+)
+from crmsim.exercises.nb11 import (  # noqa: F401 — names the notebooks use
+    LOST_AFTER,
+    SEEDS,
+    SHOP_DATABASE,
+    TRUE_TOP_FIFTH,
+    VIP_RULES,
+    lost_rule_accuracy,
     shop_database_run,
+    shop_run,
     vip_hits,
+)
+from crmsim.exercises.nb12 import (  # noqa: F401 — names the notebooks use
+    BUDGET_CHOICES,
+    CAMPAIGN_SHOP,
+    SMS_OFFERS,
+    best_choices,
+    campaign_variant,
 )
 
 #: every exercise, by id ("05.2": notebook 05, exercise 2)
 EXERCISES: dict[str, Exercise] = {}
-for _module in (chapters, nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09):
+for _module in (chapters, nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11,
+                nb12):
     EXERCISES.update(_module.EXERCISES)  # a notebook's own module replaces its old exercises
 EXERCISES = dict(sorted(EXERCISES.items()))
 
@@ -72,7 +87,8 @@ def solution(exercise_id: str):
 
 
 def is_correct(exercise_id: str, answer) -> bool:
-    """Whether ``answer`` is right (numbers within the exercise's tolerance)."""
+    """Whether ``answer`` is right: the solution or one of the answers as good
+    (``Exercise.accepted``), numbers within the exercise's tolerance."""
     expected = solution(exercise_id)
     if answer is None:
         return False
@@ -80,10 +96,14 @@ def is_correct(exercise_id: str, answer) -> bool:
         given = str(answer).strip().lower()
         also = EXERCISES[exercise_id].accepted
         return given == expected or (also is not None and given in also())
+    exercise = EXERCISES[exercise_id]
     try:
-        return abs(float(answer) - float(expected)) <= EXERCISES[exercise_id].tolerance
+        value = float(answer)
     except (TypeError, ValueError):
         return False
+    as_good = exercise.accepted() if exercise.accepted is not None else ()
+    return any(abs(value - float(right)) <= exercise.tolerance
+               for right in (expected, *as_good))
 
 
 def check(exercise_id: str, answer) -> bool:
