@@ -15,6 +15,8 @@
 * :mod:`~crmsim.analysis.abc` — ABC (Pareto) classes of customers by value;
 * :mod:`~crmsim.analysis.bass` — the Bass diffusion model of adoption;
 * :mod:`~crmsim.analysis.erlang` — Erlang B/C for staffing the service desk;
+* :mod:`~crmsim.analysis.lifecycle` — the value of each lifecycle stage: revenue per
+  customer-period and churn hazard per stage;
 * :mod:`~crmsim.analysis.tenure` — profit per customer by year of tenure (Reichheld & Sasser);
 * :mod:`~crmsim.analysis.uplift` — a campaign's incremental effect from a control group, and a
   two-model uplift table.
@@ -47,6 +49,7 @@ from crmsim.analysis.gamma_gamma import (
     gamma_gamma_posterior,
     gamma_gamma_total_log_likelihood,
 )
+from crmsim.analysis.lifecycle import value_by_stage
 from crmsim.analysis.rfm import quantile_scores, rfm_scores, rfm_summary
 from crmsim.analysis.stats import mean_ci, proportion_ci
 from crmsim.analysis.survival import (
@@ -102,4 +105,5 @@ __all__ = [
     "sbg_retention",
     "sbg_survival",
     "profit_by_tenure",
+    "value_by_stage",
 ]
