@@ -208,23 +208,28 @@ def survival_curve(result, ax=None, closed_form=None, label: str = "simulated"):
 
 def desk_over_time(result, ax=None):
     """The service desk per period: contacts offered (bars), service level and abandonment
-    (lines, right axis) — where understaffing shows."""
+    (lines, right axis) — where understaffing shows. Contacts are counted per full reporting
+    period: a short last period is scaled up to a full one, or left out when shorter than half
+    a period (see :func:`per_period_rates`), so the bars do not end in a fake drop."""
     ax = _axes(ax)
     table = result.timeseries
     if "desk_contacts" not in table:
         ax.set_title("no service desk in this scenario")
         return ax
-    times = table["time"].to_numpy()
-    ts = table.iloc[1:]  # each row holds the period (previous time, its time]
-    starts, widths = times[:-1], np.diff(times)
+    contacts = per_period_rates(result, ["desk_contacts"])
+    rows = table.loc[contacts.index]  # each row holds the period (previous time, its time]
+    ends = rows["time"].to_numpy()
+    widths = ends - table["time"].shift().loc[contacts.index].to_numpy()
+    starts = ends - widths
     middles = starts + widths / 2
-    ax.bar(starts, ts["desk_contacts"], width=0.9 * widths, color="#c6dbef", align="edge",
-           label="contacts offered")
-    ax.set_xlabel(f"time ({result.scenario.time_unit})")
-    ax.set_ylabel("contacts per period")
+    ax.bar(starts, contacts["desk_contacts"], width=0.9 * widths, color="#c6dbef",
+           align="edge", label="contacts offered")
+    sc = result.scenario
+    ax.set_xlabel(f"time ({sc.time_unit})")
+    ax.set_ylabel(f"contacts per {sc.report_every:g} {sc.time_unit}")
     right = ax.twinx()
-    right.plot(middles, ts["desk_service_level"], "o-", color="#08519c", label="service level")
-    right.plot(middles, ts["desk_abandon_rate"], "s--", color="#e6550d", label="abandon rate")
+    right.plot(middles, rows["desk_service_level"], "o-", color="#08519c", label="service level")
+    right.plot(middles, rows["desk_abandon_rate"], "s--", color="#e6550d", label="abandon rate")
     right.set_ylim(0, 1.02)
     right.set_ylabel("share of contacts")
     right.legend(fontsize=8, loc="center right")

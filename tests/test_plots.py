@@ -40,6 +40,20 @@ def test_desk_plot_shows_every_period(desk_run):
     plt.close("all")
 
 
+@pytest.mark.parametrize("horizon, bars", [(80, 3), (95, 3)])
+def test_desk_plot_counts_contacts_per_full_period(horizon, bars):
+    """A 20-day last period is scaled to 30 days; a 5-day one is left out (no fake drop)."""
+    sc = crmsim.load_scenario("complaints_recovery").with_overrides(
+        {"customers.initial": 100, "horizon": horizon, "acquisition.rate": 0})
+    res = crmsim.simulate(sc, seed=1)
+    ax = plots.desk_over_time(res)
+    heights = [p.get_height() for p in ax.patches]
+    assert len(heights) == bars
+    if horizon == 80:
+        assert heights[-1] == pytest.approx(res.timeseries["desk_contacts"].iloc[-1] * 30 / 20)
+    plt.close("all")
+
+
 def test_pareto_curve_ends_at_all_value(desk_run):
     ax = plots.pareto_curve(desk_run.customers["margin"])
     x, y = ax.lines[0].get_data()
