@@ -40,6 +40,23 @@ def test_desk_plot_shows_every_period(desk_run):
     plt.close("all")
 
 
+def test_profit_by_tenure_stacks_the_components_to_the_profit():
+    from crmsim.analysis import profit_by_tenure
+
+    sc = crmsim.load_scenario("reichheld_sasser").with_overrides(
+        {"customers.initial": 200, "horizon": 8})
+    table = profit_by_tenure(crmsim.simulate(sc, seed=1))
+    ax = plots.profit_by_tenure(table)
+    tops = {}
+    for bar in ax.patches:  # positive components stack upwards from 0
+        if bar.get_height() > 0:
+            x = round(bar.get_x() + bar.get_width() / 2)
+            tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
+    assert tops[5] == pytest.approx(table["profit"].iloc[5])
+    assert "Reichheld" in ax.get_title() and "客户保持" in ax.get_title()
+    plt.close("all")
+
+
 def test_pareto_curve_ends_at_all_value(desk_run):
     ax = plots.pareto_curve(desk_run.customers["margin"])
     x, y = ax.lines[0].get_data()
