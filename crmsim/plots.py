@@ -567,29 +567,28 @@ def save_leaderboard_plot(board: pd.DataFrame, summary: dict, folder):
 
 def _save_figures(folder, figures) -> list:
     """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig)). Each file is
-    written atomically (:func:`crmsim.outputs.atomic_file`): never half a PNG."""
-    import matplotlib
+    written atomically (:func:`crmsim.outputs.atomic_file`): never half a PNG.
 
-    matplotlib.use("Agg", force=False)  # files only: no window, works without a display
+    The figures are drawn without pyplot (a bare :class:`matplotlib.figure.Figure` renders to
+    PNG by itself): no window, no display needed, and the backend of the caller — a notebook's
+    inline plots — is left alone."""
     from pathlib import Path
 
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from crmsim.outputs import atomic_file
 
+    use_style()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, figsize, draw in figures:
-        fig = plt.figure(figsize=figsize)
+        fig = Figure(figsize=figsize)
         draw(fig)
         fig.tight_layout()
         path = folder / f"{stem}.png"
-        try:
-            with atomic_file(path) as handle:
-                fig.savefig(handle, format="png", dpi=110)
-        finally:
-            plt.close(fig)
+        with atomic_file(path) as handle:
+            fig.savefig(handle, format="png", dpi=110)
         paths.append(path)
     return paths
 

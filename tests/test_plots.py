@@ -77,6 +77,21 @@ def test_adoption_curve_reaches_the_acquired_share():
 def test_saved_run_plots_include_the_desk(desk_run, tmp_path):
     paths = plots.save_run_plots(desk_run, tmp_path)
     assert {Path(p).stem for p in paths} >= {"lifecycle", "money", "survival", "desk"}
+    assert all(Path(p).read_bytes().startswith(b"\x89PNG") for p in paths)
+
+
+def test_saving_plots_leaves_the_callers_backend_alone(desk_run, tmp_path):
+    """A notebook that writes an experiment's files (crmsim compare --out) keeps its inline
+    plots: saving PNG files must not switch pyplot's backend."""
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        plots.save_run_plots(desk_run, tmp_path)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
 
 
 def test_campaign_plots_draw_every_group():
