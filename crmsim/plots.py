@@ -117,6 +117,49 @@ def money_over_time(result, ax=None):
     return ax
 
 
+#: Reichheld & Sasser's profit components (:func:`crmsim.analysis.profit_by_tenure`), in the
+#: order of their figure, with Chinese names and colours
+TENURE_COMPONENTS = {
+    "acquisition_cost": ("acquisition cost (获客成本)", "#969696"),
+    "base_profit": ("base profit (基本利润)", "#08519c"),
+    "increased_purchases": ("increased purchases (购买增加)", "#4292c6"),
+    "reduced_operating_cost": ("reduced operating cost (服务成本降低)", "#9ecae1"),
+    "referrals": ("referrals (推荐)", "#31a354"),
+    "price_premium": ("price premium (溢价)", "#fdae6b"),
+}
+
+
+def profit_by_tenure(table: pd.DataFrame, ax=None, low=None, high=None, time_unit: str = "year"):
+    """Reichheld & Sasser's figure: profit per customer in each year of tenure, stacked by
+    where it comes from (a :func:`crmsim.analysis.profit_by_tenure` table, or its mean over
+    replications), with the total's 95% interval when ``low`` / ``high`` are given."""
+    ax = _axes(ax)
+    years = table.index.to_numpy()
+    up = np.zeros(len(table))
+    down = np.zeros(len(table))
+    for column, (label, color) in TENURE_COMPONENTS.items():
+        values = table[column].to_numpy(dtype=float)
+        if not np.any(values):
+            continue
+        bottom = np.where(values >= 0, up, down)
+        ax.bar(years, values, bottom=bottom, color=color, label=label, width=0.8)
+        up += np.clip(values, 0, None)
+        down += np.clip(values, None, 0)
+    total = table["profit"].to_numpy(dtype=float)
+    if low is not None and high is not None:
+        low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+        ax.errorbar(years, total, yerr=[total - low, high - total], fmt="o", color="black",
+                    ms=3, capsize=3, label="profit (95% interval)")
+    else:
+        ax.plot(years, total, "o", color="black", ms=3, label="profit")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"{time_unit} of tenure (0 = the first {time_unit})")
+    ax.set_ylabel(f"profit per customer in that {time_unit}")
+    ax.set_title("Profit per customer by tenure (客户保持的利润效应, Reichheld & Sasser)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
 def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
                        relative: bool = True):
     """Paired differences against the reference scenario (common random numbers) with their
@@ -557,29 +600,28 @@ def save_leaderboard_plot(board: pd.DataFrame, summary: dict, folder):
 
 def _save_figures(folder, figures) -> list:
     """Draw and save PNG files: ``figures`` yields (file stem, figsize, draw(fig)). Each file is
-    written atomically (:func:`crmsim.outputs.atomic_file`): never half a PNG."""
-    import matplotlib
+    written atomically (:func:`crmsim.outputs.atomic_file`): never half a PNG.
 
-    matplotlib.use("Agg", force=False)  # files only: no window, works without a display
+    The figures are drawn without pyplot (a bare :class:`matplotlib.figure.Figure` renders to
+    PNG by itself): no window, no display needed, and the backend of the caller — a notebook's
+    inline plots — is left alone."""
     from pathlib import Path
 
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from crmsim.outputs import atomic_file
 
+    use_style()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, figsize, draw in figures:
-        fig = plt.figure(figsize=figsize)
+        fig = Figure(figsize=figsize)
         draw(fig)
         fig.tight_layout()
         path = folder / f"{stem}.png"
-        try:
-            with atomic_file(path) as handle:
-                fig.savefig(handle, format="png", dpi=110)
-        finally:
-            plt.close(fig)
+        with atomic_file(path) as handle:
+            fig.savefig(handle, format="png", dpi=110)
         paths.append(path)
     return paths
 

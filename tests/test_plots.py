@@ -54,6 +54,23 @@ def test_desk_plot_counts_contacts_per_full_period(horizon, bars):
     plt.close("all")
 
 
+def test_profit_by_tenure_stacks_the_components_to_the_profit():
+    from crmsim.analysis import profit_by_tenure
+
+    sc = crmsim.load_scenario("reichheld_sasser").with_overrides(
+        {"customers.initial": 200, "horizon": 8})
+    table = profit_by_tenure(crmsim.simulate(sc, seed=1))
+    ax = plots.profit_by_tenure(table)
+    tops = {}
+    for bar in ax.patches:  # positive components stack upwards from 0
+        if bar.get_height() > 0:
+            x = round(bar.get_x() + bar.get_width() / 2)
+            tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
+    assert tops[5] == pytest.approx(table["profit"].iloc[5])
+    assert "Reichheld" in ax.get_title() and "客户保持" in ax.get_title()
+    plt.close("all")
+
+
 def test_pareto_curve_ends_at_all_value(desk_run):
     ax = plots.pareto_curve(desk_run.customers["margin"])
     x, y = ax.lines[0].get_data()
@@ -74,6 +91,21 @@ def test_adoption_curve_reaches_the_acquired_share():
 def test_saved_run_plots_include_the_desk(desk_run, tmp_path):
     paths = plots.save_run_plots(desk_run, tmp_path)
     assert {Path(p).stem for p in paths} >= {"lifecycle", "money", "survival", "desk"}
+    assert all(Path(p).read_bytes().startswith(b"\x89PNG") for p in paths)
+
+
+def test_saving_plots_leaves_the_callers_backend_alone(desk_run, tmp_path):
+    """A notebook that writes an experiment's files (crmsim compare --out) keeps its inline
+    plots: saving PNG files must not switch pyplot's backend."""
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        plots.save_run_plots(desk_run, tmp_path)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
 
 
 def test_campaign_plots_draw_every_group():
