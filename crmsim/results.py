@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from crmsim.analysis.clv import discount_factor
-from crmsim.model import lifecycle
+from crmsim.model import collector, lifecycle
 
 #: kinds of events, in the order of their codes: the core's, then each policy's (registered
 #: with :func:`event_kind` when its module is imported, in registry order)
@@ -82,7 +82,12 @@ KPI_DESCRIPTIONS = {
 
 
 class Recorder:
-    """Collects events, costs and snapshots while a run goes on."""
+    """Collects events, costs and snapshots while a run goes on.
+
+    Events go into five typed columns: ``time``, ``customer``, ``kind`` (the code of the kind,
+    :data:`EVENT_KINDS`), ``amount`` and ``detail`` (the code of the details text, 0 for none:
+    :meth:`details_of`) — a few bytes an event, no Python object per event.
+    """
 
     def __init__(self, discount_rate: float, accounts=tuple(CORE_COSTS)):
         self.discount_rate = discount_rate
@@ -90,25 +95,57 @@ class Recorder:
         self.customer = array("q")
         self.kind = array("b")
         self.amount = array("d")
-        self.details: dict[int, str] = {}
+        self.detail = array("H")
+        self._texts: list[str | None] = [None]  # details text by code
+        self._codes: dict[str, int] = {}
         self.costs: dict[str, float] = dict.fromkeys(accounts, 0.0)
-        self.npv_costs: dict[str, float] = dict.fromkeys(accounts, 0.0)
+        # every booking (time, amount, account), for the costs' present value at the end
+        self._booked_time, self._booked_amount = array("d"), array("d")
+        self._booked_account: list[str] = []
         self.snapshots: list[dict[str, float]] = []
 
     def event(self, time: float, customer_id: int, kind: int, amount: float = 0.0,
               details: str | None = None) -> None:
-        if details is not None:
-            self.details[len(self.time)] = details
         self.time.append(time)
         self.customer.append(customer_id)
         self.kind.append(kind)
         self.amount.append(amount)
+        if details is None:
+            self.detail.append(0)
+        else:
+            code = self._codes.get(details)
+            self.detail.append(self._code(details) if code is None else code)
+
+    def _code(self, text: str) -> int:
+        """The code of a details text not seen before."""
+        code = self._codes[text] = len(self._texts)
+        self._texts.append(text)
+        if code == 1 << 16 and self.detail.typecode == "H":  # more texts than 2 bytes hold
+            self.detail = array("I", self.detail)
+        return code
+
+    def details_of(self, row: int) -> str | None:
+        """The details text of event ``row`` (None: none)."""
+        return self._texts[self.detail[row]]
 
     def book(self, time: float, account: str, amount: float) -> None:
         """Book a cost at ``time`` (money received is derived from the events at the end)."""
         self.costs[account] = self.costs.get(account, 0.0) + amount
-        factor = float(discount_factor(time, self.discount_rate))
-        self.npv_costs[account] = self.npv_costs.get(account, 0.0) + amount * factor
+        self._booked_time.append(time)
+        self._booked_amount.append(amount)
+        self._booked_account.append(account)
+
+    @property
+    def npv_costs(self) -> dict[str, float]:
+        """Each account's bookings discounted to t = 0, (1 + i)^(-t) (same accounts, same
+        order as :attr:`costs`). The discount factors are computed at once, not at every
+        booking; each account's present value adds its bookings in the order they were made."""
+        npv = dict.fromkeys(self.costs, 0.0)
+        present = (np.frombuffer(self._booked_amount)
+                   * discount_factor(np.frombuffer(self._booked_time), self.discount_rate))
+        for account, value in zip(self._booked_account, present.tolist()):
+            npv[account] += value
+        return npv
 
     def snapshot(self, row: dict[str, float]) -> None:
         row.update({f"cum_{k}": v for k, v in self.costs.items()})
@@ -125,17 +162,20 @@ class Recorder:
             "amount": np.frombuffer(self.amount, dtype=float).copy(),
         }
 
+    def details_column(self) -> np.ndarray:
+        """The details of every event as an object array (None where there are none)."""
+        texts = np.empty(len(self._texts), dtype=object)
+        texts[:] = self._texts
+        return texts[np.frombuffer(self.detail, dtype=self.detail.typecode)]
+
     def events_table(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
-        details = np.full(len(cols["time"]), None, dtype=object)
-        for row, text in self.details.items():
-            details[row] = text
         return pd.DataFrame(
             {
                 "time": cols["time"],
                 "customer_id": cols["customer_id"],
                 "kind": pd.Categorical.from_codes(cols["kind"], EVENT_KINDS),
                 "amount": cols["amount"],
-                "details": details,
+                "details": self.details_column(),
             }
         )
 
@@ -249,7 +289,8 @@ class RunResult:
 
     def _table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
-            self._tables[name] = self._builders.pop(name)()
+            with collector.paused():  # a table of a large run builds many objects
+                self._tables[name] = self._builders.pop(name)()
         return self._tables[name]
 
     @property

@@ -17,6 +17,7 @@ import pandas as pd
 
 from crmsim import limits
 from crmsim.model import churn as churn_rule
+from crmsim.model import collector
 from crmsim.model.customer import TIERS
 from crmsim.model.lifecycle import STAGES
 from crmsim.model.market import Market, loyalty_type
@@ -47,6 +48,11 @@ def simulate(scenario: Scenario, seed=0) -> RunResult:
         )
     limits.check(scenario)
     seed_sequence = as_seed_sequence(seed)
+    with collector.paused():  # the run and its KPIs build many objects, no cycles
+        return _simulate(scenario, seed, seed_sequence)
+
+
+def _simulate(scenario: Scenario, seed, seed_sequence: np.random.SeedSequence) -> RunResult:
     market = Market(scenario, seed_sequence).run()
     run_counterfactual(market, seed_sequence)
     rec = market.recorder

@@ -30,6 +30,7 @@ depend on how many other customers exist or in which order they ran.
 
 from __future__ import annotations
 
+from array import array
 from enum import IntEnum
 
 import numpy as np
@@ -134,6 +135,14 @@ class RandomStreams:
             data[:, Column.SPEND] = special.gammaincinv(spend_shape, data[:, Column.SPEND])
         return data
 
+    def own_block(self, owner: int, k: int, spend_shape: float,
+                  width: int = N_COLUMNS) -> DrawBlock:
+        """The :class:`DrawBlock` of one owner that holds its event ``k``."""
+        block, first_row = block_of_row(k)
+        rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
+        return DrawBlock(self.customer_rows(block, owner, spend_shape), owner, first_row, rows,
+                         width)
+
 
 def block_of_row(k: int) -> tuple[int, int]:
     """(block, first row of that block) for a customer's event number ``k``."""
@@ -159,15 +168,54 @@ def event_draws(uniforms, spend_shape: float) -> list[float]:
     return row
 
 
+class DrawBlock:
+    """A block of per-event draws of consecutive owners, as one flat ``array('d')``.
+
+    Rows ``first_row, ..., first_row + rows − 1`` of owners ``first_owner, first_owner + 1,
+    ...``, each row the first ``width`` columns of :class:`Column` (a run keeps only the columns
+    its model and policies read: :attr:`crmsim.model.policy.Policy.DRAW_COLUMNS`; the values are
+    the same whatever the width). Block 0 of a whole population is one ``DrawBlock`` shared by
+    its customers; a customer's later blocks are drawn for it alone
+    (:meth:`RandomStreams.own_block`). An ``array('d')`` costs 8 bytes a value and hands out
+    plain Python floats, so reading a row allocates nothing.
+    """
+
+    __slots__ = ("data", "first_owner", "first_row", "rows", "width")
+
+    def __init__(self, rows_data: np.ndarray, first_owner: int, first_row: int, rows: int,
+                 width: int = N_COLUMNS):
+        """``rows_data``: (owners · rows, ≥ width) from :meth:`RandomStreams.event_rows`."""
+        self.data = array("d", np.ascontiguousarray(rows_data[:, :width]).tobytes())
+        self.first_owner = first_owner
+        self.first_row = first_row
+        self.rows = rows
+        self.width = width
+
+    def start(self, owner: int, k: int) -> int:
+        """Where row ``k`` of ``owner`` starts in :attr:`data` (−1: not in this block)."""
+        i = k - self.first_row
+        if 0 <= i < self.rows:
+            return ((owner - self.first_owner) * self.rows + i) * self.width
+        return -1
+
+    def row(self, owner: int, k: int) -> list[float]:
+        """Row ``k`` of ``owner`` as a list (it must be in this block)."""
+        at = self.start(owner, k)
+        if at < 0:
+            raise IndexError(f"row {k} of owner {owner} is not in this block")
+        return self.data[at:at + self.width].tolist()
+
+
 class CustomerDraws:
     """One customer's per-event draws: ``row(k)`` is a list with one value per :class:`Column`.
 
     Block 0 is a slice of the population's block (drawn for all customers at once, see
     :meth:`RandomStreams.event_rows`); later blocks are drawn for this customer alone when its
-    k-th event needs them. Only the current block is kept (rows are read in order).
+    k-th event needs them. Only the current block is kept (rows are read in order). (The model
+    keeps a customer's current :class:`DrawBlock` itself, without this wrapper.)
     """
 
-    __slots__ = ("_streams", "_owner", "_spend_shape", "_first", "_rows", "_data", "_base")
+    __slots__ = ("_streams", "_owner", "_spend_shape", "_block")
 
     def __init__(self, streams: RandomStreams, owner: int, spend_shape: float,
                  block0: np.ndarray, first_owner: int):
@@ -175,10 +223,7 @@ class CustomerDraws:
         self._streams = streams
         self._owner = owner
         self._spend_shape = spend_shape
-        self._first = 0
-        self._rows = ROW_BLOCKS[0]
-        self._data = block0
-        self._base = first_owner  # the block's first owner (shared: no int per customer)
+        self._block = DrawBlock(block0, first_owner, 0, ROW_BLOCKS[0])
 
     @property
     def spend_shape(self) -> float:
@@ -187,14 +232,9 @@ class CustomerDraws:
 
     def row(self, k: int) -> list[float]:
         """The draws of the customer's event ``k`` (0 = the acquisition purchase/payment)."""
-        i = k - self._first
-        if not 0 <= i < self._rows:
-            block, self._first = block_of_row(k)
-            self._rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
-            self._data = self._streams.customer_rows(block, self._owner, self._spend_shape)
-            self._base = self._owner
-            i = k - self._first
-        return self._data[(self._owner - self._base) * self._rows + i].tolist()
+        if self._block.start(self._owner, k) < 0:
+            self._block = self._streams.own_block(self._owner, k, self._spend_shape)
+        return self._block.row(self._owner, k)
 
 
 class Stream:

@@ -56,8 +56,15 @@ def probability(theta: float, push: float, barrier: float = 0.0) -> float:
 
     ``push`` is the sum of the intention terms, ``barrier`` (≤ 0) the sum of the barrier terms.
     """
-    intention = (theta if push == 0.0 or theta <= 0.0 or theta >= 1.0
-                 else sigmoid(logit(theta) + push))
+    if push == 0.0 or theta <= 0.0 or theta >= 1.0:
+        intention = theta
+    else:  # sigmoid(logit(θ) + push), written out: this runs at every decision
+        x = math.log(theta) - math.log1p(-theta) + push
+        if x >= 0:
+            intention = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            intention = e / (1.0 + e)
     return intention * math.exp(barrier) if barrier else intention
 
 

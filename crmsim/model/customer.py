@@ -53,7 +53,7 @@ class Customer:
     """State of one customer. Latent traits are drawn once and never change."""
 
     __slots__ = (
-        "id", "segment", "acquired_at", "churned_at", "churn_reason", "stage",
+        "id", "segment", "acquired_at", "churned_at", "active", "churn_reason", "stage",
         # latent traits
         "purchase_rate", "churn_propensity", "spend_rate", "spend_level", "price_sensitivity",
         "complaint_propensity", "initial_expectation", "fit",
@@ -65,7 +65,9 @@ class Customer:
         "treatment",
         # rewards programme state (None for non-members)
         "membership",
-        # random draws (released when the customer churns)
+        # the block of per-event draws that holds the next row (a crmsim.streams.DrawBlock,
+        # shared with the customers created with it until the customer outgrows it; released
+        # when the customer churns) and the desk's handling state
         "draws", "handling",
     )
 
@@ -74,6 +76,7 @@ class Customer:
         self.segment = segment
         self.acquired_at = acquired_at
         self.churned_at = math.nan
+        self.active = True  # churned_at is NaN (kept by the market, read at every event)
         self.churn_reason = None
         self.stage = lifecycle.PROSPECT
         self.satisfaction = 0.0
@@ -116,47 +119,45 @@ class Customer:
         """When the customer was last won back (NaN if never)."""
         return self.treatment.won_back_at if self.treatment is not None else math.nan
 
-    @property
-    def active(self) -> bool:
-        return math.isnan(self.churned_at)
 
+def noncontractual_life(market, customer: Customer, timing: float | None = None):
+    """Purchases at rate λ_i; a drop-out decision after each repeat purchase.
 
-def noncontractual_life(market, customer: Customer):
-    """Purchases at rate λ_i; a drop-out decision after each repeat purchase."""
-    _, timing, failure = market.purchase(customer)  # the first purchase: no drop-out decision
-    if failure is not None:
-        yield from market.recover(customer, *failure)
-        customer.pending_outcome = None  # no decision follows the first purchase
-    yield from _repeat_purchases(market, customer, timing)
+    The first purchase (acquisition) has no drop-out decision. With ``timing`` (the uniform of
+    the gap to the next purchase) the life goes on from a purchase already made instead.
 
-
-def _repeat_purchases(market, customer: Customer, timing: float):
-    """From a purchase on (``timing``: its uniform for the gap to the next one): purchases at
-    rate λ_i, a drop-out decision after each."""
-    env = market.env
+    This loop runs for every purchase of every customer: it keeps what it reads as locals.
+    """
+    if timing is None:
+        _, timing, failure = market.purchase(customer)  # the first purchase: no decision
+        if failure is not None:
+            yield from market.recover(customer, *failure)
+            customer.pending_outcome = None  # no decision follows the first purchase
     rate = customer.purchase_rate
-    rate_factors = market.hooks["rate_factor"]
     if rate <= 0:
         return
+    timeout = market.env.timeout
+    rate_factors = market.hooks["rate_factor"]
     decline_after = market.decline_recency / rate
+    purchase, decides_to_churn = market.purchase, market.decides_to_churn
     while True:
         gap = -math.log1p(-timing) / rate  # exponential with rate λ_i
         for factor in rate_factors:  # e.g. a points programme's goal gradient
             gap /= factor(customer)
         if gap > decline_after and customer.stage != lifecycle.DECLINE:
-            yield env.timeout(decline_after)
+            yield timeout(decline_after)
             if not customer.active:
                 return
             market.set_stage(customer, lifecycle.DECLINE)
-            yield env.timeout(gap - decline_after)
+            yield timeout(gap - decline_after)
         else:
-            yield env.timeout(gap)
+            yield timeout(gap)
         if not customer.active:  # the firm stopped serving the customer meanwhile
             return
-        churn, timing, failure = market.purchase(customer)
+        churn, timing, failure = purchase(customer)
         if failure is not None:  # complain (or not) and wait for the outcome first
             yield from market.recover(customer, *failure)
-        if market.decides_to_churn(customer, churn):
+        if decides_to_churn(customer, churn):
             market.churn(customer)
             return
 
@@ -197,7 +198,7 @@ def resumed_noncontractual_life(market, customer: Customer, timing: float,
     if market.decides_to_churn(customer, churn):
         market.churn(customer)
         return
-    yield from _repeat_purchases(market, customer, timing)
+    yield from noncontractual_life(market, customer, timing)
 
 
 def contractual_life(market, customer: Customer):

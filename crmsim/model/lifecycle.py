@@ -44,10 +44,22 @@ CHINESE = {
 
 def stage_after_experience(repeat_purchases: int, satisfaction: float, cfg) -> str:
     """The stage a customer is in right after a purchase or renewal."""
-    if satisfaction < cfg.decline_satisfaction and repeat_purchases >= 1:
-        return DECLINE
-    if repeat_purchases >= cfg.stability_after:
-        return STABILITY
-    if repeat_purchases >= cfg.formation_after:
-        return FORMATION
-    return EXPLORATION
+    return stage_rule(cfg)(repeat_purchases, satisfaction)
+
+
+def stage_rule(cfg):
+    """:func:`stage_after_experience` with the thresholds of ``cfg`` (the scenario's
+    ``lifecycle`` section) bound once: what a run calls after every experience."""
+    decline, stability, formation = (cfg.decline_satisfaction, cfg.stability_after,
+                                     cfg.formation_after)
+
+    def stage(repeat_purchases: int, satisfaction: float) -> str:
+        if satisfaction < decline and repeat_purchases >= 1:
+            return DECLINE
+        if repeat_purchases >= stability:
+            return STABILITY
+        if repeat_purchases >= formation:
+            return FORMATION
+        return EXPLORATION
+
+    return stage

@@ -14,6 +14,7 @@ the policies that take part (:mod:`crmsim.model.policy`). It never names a polic
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ from scipy import special
 
 from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
-from crmsim.model import lifecycle
+from crmsim.model import collector, lifecycle
 from crmsim.model.customer import (
     Customer,
     contractual_life,
@@ -31,13 +32,16 @@ from crmsim.model.customer import (
 )
 from crmsim.model.policy import hook_lists
 from crmsim.model.population import POPULATION_SOURCE, Population, read_population
-from crmsim.model.satisfaction import experience
+from crmsim.model.satisfaction import experience_rule
 from crmsim.policies import REGISTRY, cost_accounts
 from crmsim.results import ACQUIRED, CHURN, PAID_KINDS, PAYMENT, PURCHASE, STAGE, Recorder
-from crmsim.streams import Column, CustomerDraws, Purpose, RandomStreams, event_draws
+from crmsim.streams import ROW_BLOCKS, Column, DrawBlock, Purpose, RandomStreams, event_draws
 
 _EXPERIENCE, _SPEND, _CHURN, _TIMING = Column.EXPERIENCE, Column.SPEND, Column.CHURN, Column.TIMING
 _COMPLAINT, _RECOVERY = Column.COMPLAINT, Column.RECOVERY
+#: the per-event draws the core model reads (policies may read more: Policy.DRAW_COLUMNS)
+_CORE_COLUMNS = (_TIMING, _CHURN, _EXPERIENCE, _SPEND)
+_DECLINE, _WON_BACK = lifecycle.DECLINE, lifecycle.WON_BACK
 
 #: uniforms drawn for each customer's traits (columns of the trait block, fixed forever so that
 #: adding a trait never shifts the others)
@@ -63,10 +67,14 @@ class SegmentParams:
     spend: object
     switching_cost: object
     fixed_switching_cost: float = field(init=False)  # procedural + financial
+    #: the Gamma–Gamma shape p of the segment's spend (NaN: a constant spend)
+    spend_shape: float = field(init=False)
 
     def __post_init__(self):
         fixed = self.switching_cost.procedural + self.switching_cost.financial
         object.__setattr__(self, "fixed_switching_cost", fixed)
+        shape = float(self.spend.p) if isinstance(self.spend, GammaGammaSpend) else math.nan
+        object.__setattr__(self, "spend_shape", shape)
 
 
 def resolve_segments(scenario) -> list[SegmentParams]:
@@ -123,8 +131,7 @@ class Market:
         self.segments = resolve_segments(scenario)
         self._segment_edges = np.cumsum([s.share for s in self.segments])[:-1]
         # the Gamma–Gamma shape p of each segment (NaN: constant spend); one shared float each
-        self._segment_shapes = [float(s.spend.p) if isinstance(s.spend, GammaGammaSpend)
-                                else math.nan for s in self.segments]
+        self._segment_shapes = [s.spend_shape for s in self.segments]
         self.customers: list[Customer] = []
         #: the population file the initial customers came from (None: new customers)
         self.history: Population | None = None
@@ -149,6 +156,13 @@ class Market:
         #: the price's push on the intention to leave, per unit of price sensitivity
         self.price_push = coefficients.price * math.log(economics.price_index)
         self._upkeep = any(s.switching_cost.upkeep for s in self.segments)
+        #: per customer (by id), for the running costs that depend on each one's lifetime:
+        #: active or not, its segment, when its current lifetime began and when it was acquired
+        #: (kept only when switching-cost upkeep or a serving cost that declines is booked)
+        self._lifetimes = self._upkeep or bool(economics.cost_to_serve
+                                               and economics.serve_cost_decline)
+        self._is_active, self._segment_of = array("b"), array("h")
+        self._life_began, self._acquired_at = array("d"), array("d")
         # running aggregates for the timeseries
         self.stage_counts = dict.fromkeys(lifecycle.ACTIVE_STAGES, 0)
         self.active = 0
@@ -165,6 +179,19 @@ class Market:
                                + ", ".join(type(h.__self__).__name__ for h in recover))
         self.recover = recover[0] if recover else None
         self._keep_draws = any(p.enabled and p.REVIVES for p in self.policies)
+        #: the columns of per-event draws kept for each customer (up to the last one read)
+        self.draw_width = 1 + max(_CORE_COLUMNS + tuple(
+            column for p in self.policies if p.enabled for column in p.DRAW_COLUMNS))
+        # the rules and hook lists every event goes through, looked up once
+        self._experience = experience_rule(self.satisfaction_cfg)
+        self._stage_after = lifecycle.stage_rule(self.lifecycle_cfg)
+        self._price_hooks, self._paid_hooks = self.hooks["price"], self.hooks["paid"]
+        self._failure_hooks = self.hooks["service_failure"]
+        self._term_hooks, self._barrier_hooks = self.hooks["churn_terms"], self.hooks["barriers"]
+        self._decided_hooks = self.hooks["churn_decided"]
+        #: no policy adds to or watches churn decisions: decide without building the terms
+        self._plain_decisions = not (self._term_hooks or self._barrier_hooks
+                                     or self._decided_hooks)
 
     def policy(self, section: str):
         """The policy of this run that owns scenario section ``section`` (e.g. "warning")."""
@@ -176,6 +203,10 @@ class Market:
     # ------------------------------------------------------------------ running
 
     def run(self):
+        with collector.paused():  # millions of objects, no cycles to find: see collector
+            return self._run()
+
+    def _run(self):
         sc = self.scenario
         if sc.customers.population is None:
             self.add_customers(0, sc.customers.initial, at=0.0)
@@ -228,16 +259,12 @@ class Market:
         if economics.cost_to_serve:
             cost = customer_time
             if economics.serve_cost_decline:  # mature customers cost less to serve
-                cost -= economics.serve_cost_decline * sum(
-                    self._tenure_integral(c, max(last, self._life_start(c)), now)
-                    for c in self.customers if c.active)
+                cost -= economics.serve_cost_decline * self._grown_tenure_since(last, now)
             self.recorder.book(now, "serve_cost", economics.cost_to_serve * cost)
         if self.quality_cost_rate:
             self.recorder.book(now, "quality_cost", self.quality_cost_rate * customer_time)
         if self._upkeep:  # switching costs kept up for every active customer since the last report
-            self.recorder.book(now, "barrier_cost", sum(
-                self.barrier_upkeep(c) * (now - max(last, self._life_start(c)))
-                for c in self.customers if c.active))
+            self.recorder.book(now, "barrier_cost", self._barrier_upkeep_since(last, now))
         self._active_time_reported = active_time
         row["mean_satisfaction"] = self.satisfaction_sum / self.active if self.active else math.nan
         self.recorder.snapshot(row)
@@ -251,6 +278,38 @@ class Market:
         """When the customer's current lifetime began (acquisition, or its win-back)."""
         back = c.won_back_at
         return c.acquired_at if back != back else back  # NaN: never won back
+
+    def _active_lifetimes(self, last: float) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, since): the active customers, in id order, and when each one's time since the
+        report at ``last`` began (``last``, or the start of a lifetime that began after it)."""
+        ids = np.flatnonzero(np.frombuffer(self._is_active, dtype=np.int8))
+        return ids, np.maximum(last, np.frombuffer(self._life_began)[ids])
+
+    def _barrier_upkeep_since(self, last: float, now: float) -> float:
+        """Σ over active customers of their barrier upkeep since ``last`` (or since their
+        lifetime began), at each segment's rate now.
+
+        Computed as a vector, with exactly the arithmetic of :meth:`barrier_upkeep` ×
+        (now − since) per customer and summed in id order by Python's ``sum``: the same
+        number, to the last bit, as the loop over customers it replaces (IEEE operations
+        element by element, the same sum in the same order), at a fraction of its cost.
+        """
+        ids, since = self._active_lifetimes(last)
+        rates = np.array([self.barrier_upkeep_rate(seg) for seg in self.segments])
+        segment = np.frombuffer(self._segment_of, dtype=np.int16)[ids]
+        return sum((rates[segment] * (now - since)).tolist())
+
+    def _grown_tenure_since(self, last: float, now: float) -> float:
+        """Σ over active customers of :meth:`_tenure_integral` from ``last`` (or the start of
+        their lifetime) to ``now``, vectorized with the same arithmetic, ``math.exp`` element
+        by element (numpy's exp may round differently) and Python's ``sum`` in id order."""
+        ids, since = self._active_lifetimes(last)
+        tau = self.scenario.economics.tenure_maturity
+        a = np.frombuffer(self._acquired_at)[ids]
+        grown_since = np.array(list(map(math.exp, (-(since - a) / tau).tolist())))
+        grown_now = np.array(list(map(math.exp, (-(now - a) / tau).tolist())))
+        value = (now - since) - tau * (grown_since - grown_now)
+        return sum(np.where(now <= since, 0.0, value).tolist())
 
     def _tenure_integral(self, c: Customer, start: float, end: float) -> float:
         """∫ tenure_factor(t − acquired_at) dt over [start, end] (the grown part of the tenure
@@ -316,7 +375,8 @@ class Market:
         spend_level = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
                                values["spend_rate"])
         spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)  # 0: a constant spend
-        block0 = streams.event_rows(0, first_id, count, spend_shapes)
+        block0 = DrawBlock(streams.event_rows(0, first_id, count, spend_shapes), first_id, 0,
+                           ROW_BLOCKS[0], self.draw_width)
         record, start, segments = self.recorder.event, self.env.process, self.segments
         rows = zip(range(first_id, first_id + count), seg_index.tolist(),
                    values["purchase_rate"].tolist(), theta.tolist(),
@@ -334,7 +394,7 @@ class Market:
             c.price_sensitivity = price
             c.complaint_propensity = complaint
             c.initial_expectation = c.expectation = expectation
-            c.draws = CustomerDraws(streams, cid, self._segment_shapes[k], block0, first_id)
+            c.draws = block0
             c.fit = fit[row] if fit_sd else 0.0
             created.append(c)
         if population is not None:
@@ -345,9 +405,11 @@ class Market:
         for acquired in self.hooks["acquired"]:  # e.g. programme enrolment
             acquired(created, col, values)
         if population is not None:
+            self._add_lifetimes(created, seg_index, alive)
             self._enter_with_history(created, population, alive, col["next_purchase"])
             return created
         started = self.hooks["customer_started"]
+        self._add_lifetimes(created, seg_index)
         for c in created:
             self.customers.append(c)
             record(at, c.id, ACQUIRED, cost, source)
@@ -357,6 +419,21 @@ class Market:
                 hook(c)
         self._change_active(count)
         return created
+
+    def _add_lifetimes(self, created: list[Customer], seg_index: np.ndarray,
+                       alive: np.ndarray | None = None) -> None:
+        """Extend the per-customer columns of the running costs (see ``_lifetimes``)."""
+        if not self._lifetimes:
+            return
+        if created and created[0].id != len(self._is_active):
+            raise RuntimeError(f"customer {created[0].id} created after "
+                               f"{len(self._is_active)} others: ids must follow each other")
+        acquired = np.array([c.acquired_at for c in created], dtype=float)
+        self._acquired_at.frombytes(acquired.tobytes())
+        self._life_began.frombytes(acquired.tobytes())
+        self._segment_of.frombytes(seg_index.astype(np.int16).tobytes())
+        flags = np.ones(len(created), np.int8) if alive is None else alive.astype(np.int8)
+        self._is_active.frombytes(flags.tobytes())
 
     def _enter_with_history(self, created: list[Customer], population: Population,
                             alive: np.ndarray, next_purchase: np.ndarray) -> None:
@@ -375,6 +452,7 @@ class Market:
             record(now, c.id, ACQUIRED, 0.0, POPULATION_SOURCE)
             if not is_alive:  # dropped out right after its last purchase, before the run
                 c.churned_at = last
+                c.active = False
                 c.churn_reason = churn_rule.BEFORE_START
                 self.set_stage(c, lifecycle.CHURNED)
                 continue
@@ -438,22 +516,24 @@ class Market:
         shift = c.fit
         if drop is not None:
             shift -= drop
-        experience(c, self.satisfaction_cfg, noise, shift)
+        self._experience(c, noise, shift)
         self.satisfaction_sum += c.satisfaction - before
-        self._update_stage(c)
+        stage = self._stage_after(c.purchases - 1, c.satisfaction)
+        if stage != c.stage and not (c.stage == _WON_BACK
+                                     and c.won_back_at == self.env.now):
+            self.set_stage(c, stage)
 
     def _service_failure(self, c: Customer, draws) -> float | None:
         """Whether a policy makes this experience a failure: the drop in quality, or None."""
         drop = None
-        for failure in self.hooks["service_failure"]:
+        for failure in self._failure_hooks:
             drop = failure(c, draws)
         return drop
 
     def _update_stage(self, c: Customer) -> None:
-        stage = lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
-                                                 self.lifecycle_cfg)
-        if c.stage == lifecycle.WON_BACK and c.won_back_at == self.env.now:
+        if c.stage == _WON_BACK and c.won_back_at == self.env.now:
             return  # the returning purchase itself: still 'won back'
+        stage = self._stage_after(c.purchases - 1, c.satisfaction)
         if stage != c.stage:
             self.set_stage(c, stage)
 
@@ -469,14 +549,27 @@ class Market:
             amount *= self.price_index
         if regular:
             c.event_number += 1
+        now = self.env.now
         if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
             amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
-                self.env.now - c.acquired_at)
-        for price in self.hooks["price"]:
+                now - c.acquired_at)
+        for price in self._price_hooks:
             amount = price(c, amount)
-        self.recorder.event(self.env.now, c.id, kind, amount)
-        for paid in self.hooks["paid"]:
+        self.recorder.event(now, c.id, kind, amount)
+        for paid in self._paid_hooks:
             paid(c, amount)
+
+    def _draws(self, c: Customer) -> tuple:
+        """(data, start): where the customer's next row of per-event draws is (the row of its
+        event number), drawing its next block when it has outgrown the one it holds."""
+        block = c.draws
+        k = c.event_number
+        at = block.start(c.id, k)
+        if at < 0:
+            block = c.draws = self.streams.own_block(c.id, k, c.segment.spend_shape,
+                                                     self.draw_width)
+            at = block.start(c.id, k)
+        return block.data, at
 
     def purchase(self, c: Customer, uniforms=None):
         """A non-contractual purchase: spend, experience, stage.
@@ -493,15 +586,22 @@ class Market:
         did to the customer, nothing else).
         """
         if uniforms is None:
-            draws, regular = c.draws.row(c.event_number), True
+            data, at = self._draws(c)
+            regular = True
         else:
-            draws, regular = event_draws(uniforms, c.draws.spend_shape), False
-        self._pay(c, draws[_SPEND] / c.spend_rate if c.spend_rate else c.spend_level, PURCHASE,
-                  regular)
-        drop = self._service_failure(c, draws)
-        self.experience(c, draws[_EXPERIENCE], drop)
-        failure = (draws[_COMPLAINT], draws[_RECOVERY]) if drop is not None else None
-        return draws[_CHURN], draws[_TIMING], failure
+            data, at = event_draws(uniforms, c.segment.spend_shape), 0
+            regular = False
+        self._pay(c, data[at + _SPEND] / c.spend_rate if c.spend_rate else c.spend_level,
+                  PURCHASE, regular)
+        if self._failure_hooks:
+            drop = self._service_failure(c, data[at:at + self.draw_width])
+            self.experience(c, data[at + _EXPERIENCE], drop)
+            if drop is not None:
+                return (data[at + _CHURN], data[at + _TIMING],
+                        (data[at + _COMPLAINT], data[at + _RECOVERY]))
+        else:
+            self.experience(c, data[at + _EXPERIENCE])
+        return data[at + _CHURN], data[at + _TIMING], None
 
     def payment(self, c: Customer) -> None:
         """A contractual payment (at acquisition and at each renewal)."""
@@ -513,11 +613,12 @@ class Market:
 
         Returns the churn uniform and, for a failure, the (complaint, recovery) uniforms.
         """
-        draws = c.draws.row(c.event_number)
-        drop = self._service_failure(c, draws)
-        self.experience(c, draws[_EXPERIENCE], drop)
-        return draws[_CHURN], ((draws[_COMPLAINT], draws[_RECOVERY]) if drop is not None
-                               else None)
+        data, at = self._draws(c)
+        drop = (self._service_failure(c, data[at:at + self.draw_width]) if self._failure_hooks
+                else None)
+        self.experience(c, data[at + _EXPERIENCE], drop)
+        return data[at + _CHURN], ((data[at + _COMPLAINT], data[at + _RECOVERY])
+                                   if drop is not None else None)
 
     def add_satisfaction(self, c: Customer, delta: float) -> None:
         """Change a customer's satisfaction outside an experience (keeps the running sum and
@@ -552,7 +653,11 @@ class Market:
     def barrier_upkeep(self, c: Customer) -> float:
         """What keeping the customer's procedural and financial switching costs up costs the
         firm per time unit now (``switching_cost.upkeep``; the relational bond is earned)."""
-        sc = c.segment.switching_cost
+        return self.barrier_upkeep_rate(c.segment)
+
+    def barrier_upkeep_rate(self, segment: SegmentParams) -> float:
+        """:meth:`barrier_upkeep` of a customer of ``segment`` now (the same for all of them)."""
+        sc = segment.switching_cost
         if not sc.upkeep:
             return 0.0
         factor = self._shock_factors(sc) if sc.shocks else {"procedural": 1.0, "financial": 1.0}
@@ -577,12 +682,12 @@ class Market:
                 self.beta_satisfaction * (c.satisfaction - c.recovery_bonus))
         if self.price_push:
             terms["price"] = self.price_push * c.price_sensitivity
-        for hook in self.hooks["churn_terms"]:
+        for hook in self._term_hooks:
             hook(c, terms)
         barriers = {}
         if self.beta_switching:
             barriers["switching_cost"] = self.beta_switching * self.switching_cost(c)
-        for hook in self.hooks["barriers"]:
+        for hook in self._barrier_hooks:
             hook(c, barriers)
         return terms, barriers
 
@@ -600,13 +705,25 @@ class Market:
         A recovery-paradox bonus lifts satisfaction but not the decision (de Matos et al. 2007:
         the paradox shows in satisfaction, not in repurchase).
         """
+        if self._plain_decisions:  # the core's terms only: the same sums, without the dicts
+            push = barrier = 0.0
+            if self.beta_satisfaction:
+                push = self.beta_satisfaction * (c.satisfaction - c.recovery_bonus)
+            if self.price_push:
+                push += self.price_push * c.price_sensitivity
+            if self.beta_switching:
+                barrier = self.beta_switching * self.switching_cost(c)
+            if u < churn_rule.probability(c.churn_propensity, push, barrier):
+                c.churn_reason = churn_rule.reason(self.churn_drivers(c)[0])
+                return True
+            return False
         terms, barriers = self.churn_drivers(c)
         p = churn_rule.probability(c.churn_propensity, sum(terms.values()),
                                    sum(barriers.values()))
         churned = u < p
         if churned:
             c.churn_reason = churn_rule.reason(terms)
-        for decided in self.hooks["churn_decided"]:
+        for decided in self._decided_hooks:
             decided(c, u, churned, terms, barriers)
         return churned
 
@@ -625,6 +742,9 @@ class Market:
                                * self._tenure_integral(c, since, now))
         self.set_stage(c, lifecycle.CHURNED)
         c.churned_at = now
+        c.active = False
+        if self._lifetimes:
+            self._is_active[c.id] = 0
         self._change_active(-1)
         self.satisfaction_sum -= c.satisfaction
         self.recorder.event(now, c.id, CHURN, details=c.churn_reason)
@@ -648,6 +768,10 @@ class Market:
         """
         now = self.env.now
         c.churned_at = math.nan
+        c.active = True
+        if self._lifetimes:
+            self._is_active[c.id] = 1
+            self._life_began[c.id] = self._life_start(c)
         c.churn_reason = None
         c.satisfaction = 0.0
         c.expectation += expectation_lift

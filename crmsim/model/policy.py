@@ -17,6 +17,10 @@ A policy class declares, as class attributes:
 * ``KPIS`` — the KPIs it reports, name → meaning (they join :data:`crmsim.KPI_DESCRIPTIONS`),
   ``COSTS`` — the ledger accounts it books, name → meaning (each is a KPI and a column of the
   timeseries, and is part of ``costs`` and ``profit``), ``EVENTS`` — the event kinds it records;
+* ``DRAW_COLUMNS`` — the columns of the customers' per-event draws
+  (:class:`crmsim.streams.Column`) it reads beyond the core's (timing, churn, experience,
+  spend): a run keeps, for every customer, only the columns up to the last one a policy that
+  takes part reads (a row passed to a hook has at least those);
 * ``PURPOSES`` — the numbers of its own random streams, if it draws any (each unique in the
   registry; the core uses 0 and 1): ``market.streams.stream(purpose, owner)`` gives a stream
   that depends only on the run's seed, the purpose and the owner (a customer id, a scan number).
@@ -98,6 +102,7 @@ class Policy:
     COSTS: ClassVar[dict[str, str]] = {}
     EVENTS: ClassVar[tuple[str, ...]] = ()
     PURPOSES: ClassVar[tuple[int, ...]] = ()
+    DRAW_COLUMNS: ClassVar[tuple[int, ...]] = ()
     #: whether churned customers may come back (their random draws are kept)
     REVIVES: ClassVar[bool] = False
     #: whether simulate() also runs the scenario without this policy (see the module docstring)

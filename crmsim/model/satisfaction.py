@@ -24,10 +24,24 @@ def experience(customer, cfg, z: float, shift: float = 0.0) -> float:
     ``shift`` moves the perceived quality: the customer's own fit with the offering, minus the
     shortfall of a service failure.
     """
-    quality = cfg.service_quality + cfg.quality_noise * z + shift
-    value = cfg.performance_weight * (quality - cfg.initial_expectation) + (
-        cfg.disconfirmation_weight * (quality - customer.expectation)
-    )
-    customer.satisfaction += cfg.memory * (value - customer.satisfaction)
-    customer.expectation += cfg.adaptation * (quality - customer.expectation)
-    return quality
+    return experience_rule(cfg)(customer, z, shift)
+
+
+def experience_rule(cfg):
+    """:func:`experience` with the parameters of ``cfg`` (the scenario's ``satisfaction``
+    section) bound once: what a run calls at every experience."""
+    service_quality, quality_noise = cfg.service_quality, cfg.quality_noise
+    performance_weight, norm = cfg.performance_weight, cfg.initial_expectation
+    disconfirmation_weight, memory, adaptation = (cfg.disconfirmation_weight, cfg.memory,
+                                                  cfg.adaptation)
+
+    def apply(customer, z: float, shift: float = 0.0) -> float:
+        quality = service_quality + quality_noise * z + shift
+        value = performance_weight * (quality - norm) + (
+            disconfirmation_weight * (quality - customer.expectation)
+        )
+        customer.satisfaction += memory * (value - customer.satisfaction)
+        customer.expectation += adaptation * (quality - customer.expectation)
+        return quality
+
+    return apply

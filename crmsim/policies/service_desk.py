@@ -405,6 +405,7 @@ class DeskPolicy(Policy):
     """
 
     SECTIONS = {"service": Service, "recovery": Recovery}
+    DRAW_COLUMNS = (Column.FAILURE, Column.COMPLAINT, Column.RECOVERY)
     KPIS = {
         "failures": "service failures (purchases or renewals that went wrong)",
         "complaints": "complaints made to the desk (first complaints about a failure)",
@@ -505,7 +506,7 @@ class DeskPolicy(Policy):
         ids = np.frombuffer(rec.customer, dtype=np.int64)
         rows = np.flatnonzero(kind == RESOLUTION)
         failed = [int(ids[r]) for r in rows.tolist()
-                  if rec.details.get(r) in (UNRESOLVED, ABANDONED)]
+                  if rec.details_of(r) in (UNRESOLVED, ABANDONED)]
         desk = self.desk
         unanswered = np.frombuffer(desk.answered, dtype=np.int8) == 0
         return {
