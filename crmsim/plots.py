@@ -172,7 +172,8 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     axis; choose KPIs whose reference mean is not near zero) — unless a KPI is 0 in the
     reference (e.g. the offers of a policy the reference does not run), which has no
     percentage: then every difference is drawn as it is. Without ``ax`` each KPI gets an
-    axis of its own in its own units (a new figure); the axes are returned.
+    axis of its own in its own units (a new figure); the axes are returned (one Axes for one
+    KPI, an array of them for several).
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -190,7 +191,7 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
         axes[-1, 0].set_xlabel(f"difference against '{next(iter(comparison.scenarios))}' "
                                "(mean and 95% interval, in each KPI's units)")
         fig.tight_layout()
-        return axes[:, 0]
+        return axes[0, 0] if len(kpis) == 1 else axes[:, 0]
     ax = _axes(ax)
     diff = comparison.differences.reset_index()
     diff = diff[diff["kpi"].isin(list(kpis))]
