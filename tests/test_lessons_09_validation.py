@@ -3,8 +3,8 @@
 Notebook 09 claims that every reduction reproduces its closed form, that a 95% check misses
 about one time in twenty and no more, and that the checks have power: a wrong model (no
 heterogeneity, a desk that is not M/M/c, customers who never leave, a market without word of
-mouth) fails them. ``tests/test_validation.py`` tests the checks themselves; here the
-notebook's claims are.
+mouth) fails them, and that customers more alike at the same mean churn leave more (the
+panel). ``tests/test_validation.py`` tests the checks themselves; here the notebook's claims are.
 """
 
 from __future__ import annotations
@@ -90,3 +90,18 @@ def test_bass_follows_f_and_a_market_without_word_of_mouth_fails():
     no_word_of_mouth = 1 - np.exp(-acq.innovation * times)
     assert ((no_word_of_mouth < table["low"]) | (no_word_of_mouth > table["high"])).all()
     assert np.allclose(table["closed_form"], bass_cdf(times, acq.innovation, acq.imitation))
+
+
+def test_customers_more_alike_at_the_same_mean_churn_leave_more():
+    """Section 8 (the panel): at the same mean churn (18.9%), customers more alike (a = 2,
+    b = 8.6 instead of 0.7, 3) leave more over 12 renewals, by the difference of the two sBG
+    curves (13 points)."""
+    base = validation_scenario("sbg", {"customers.initial": 1000})
+    alike = base.with_overrides({"churn.base.a": 2.0, "churn.base.b": 8.6})
+    cmp = crmsim.compare({"baseline": base, "alike": alike}, replications=4, seed=7,
+                         progress=False)
+    row = cmp.differences.loc[("alike", "churned")]
+    expected = 1000 * (sbg_survival(12, 0.7, 3.0) - sbg_survival(12, 2.0, 8.6))
+    assert 100 < expected < 160
+    assert row["low"] <= expected <= row["high"]
+    assert row["low"] > 0
