@@ -196,7 +196,7 @@ def win_back_by_tier(result) -> pd.DataFrame:
 
 
 #: exercise 06.1: retention offers per monthly scan (score targeting)
-OFFERS_PER_SCAN = (0, 25, 100, 400)
+OFFERS_PER_SCAN = (0, 25, 100)
 #: exercise 06.2: win-back effort by tier (key, ordinary, small); 'none' switches win-back off
 WIN_BACK_PLANS = {
     "none": {"win_back.enabled": False},
@@ -233,8 +233,8 @@ def _offer_strengths():
 EXERCISES: dict[str, Exercise] = {
     "06.1": Exercise(
         "The operator (crmsim.exercises.nb06.operator) makes retention offers to the top-k "
-        "subscribers by warning score every month (50 as shipped). Which k — '0', '25', "
-        "'100' or '400' — leaves the firm the most value (crmsim.exercises.nb06.firm_value: NPV profit plus "
+        "subscribers by warning score every month (50 as shipped). Which k — '0', '25' "
+        "or '100' — leaves the firm the most value (crmsim.exercises.nb06.firm_value: NPV profit plus "
         "the customers active at month 24 at their CLV)? (3 paired replications, seed 0; any k "
         "not reliably worse than the best counts)",
         lambda: best_value(_offers_per_scan())[0],
