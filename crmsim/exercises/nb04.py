@@ -66,7 +66,11 @@ def paired_best(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
     it: the 95% interval of its paired difference to the best (replication by replication,
     common random numbers) reaches 0."""
     rows = comparison.kpis[comparison.kpis["kpi"] == kpi]
-    wide = rows.pivot(index="replication", columns="scenario", values="value")
+    return best_of(rows.pivot(index="replication", columns="scenario", values="value"))
+
+
+def best_of(wide) -> tuple[str, frozenset]:
+    """:func:`paired_best` for a table of values by replication (rows) and choice (columns)."""
     best = str(wide.mean().idxmax())
     good = {best}
     for name in wide.columns:
