@@ -122,8 +122,7 @@ def _desk_budget():
                           replications=3, seed=0, progress=False)
 
 
-#: this notebook's exercises, by id ("04.1", "04.2", ...); they replace the ones of the same id
-#: in :mod:`crmsim.exercises.chapters`
+#: this notebook's exercises, by id ("04.1", "04.2", ...)
 EXERCISES: dict[str, Exercise] = {
     "04.1": Exercise(
         "A contact centre gets 4 calls a minute, each takes 1.8 minutes. An agent costs 30 an "

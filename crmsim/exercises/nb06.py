@@ -228,8 +228,7 @@ def _offer_strengths():
                            for e in OFFER_STRENGTHS}, replications=3, seed=0, progress=False)
 
 
-#: this notebook's exercises, by id ("06.1", "06.2", ...); they replace the ones of the same id
-#: in :mod:`crmsim.exercises.chapters`
+#: this notebook's exercises, by id ("06.1", "06.2", ...)
 EXERCISES: dict[str, Exercise] = {
     "06.1": Exercise(
         "The operator (crmsim.exercises.nb06.operator) makes retention offers to the top-k "
