@@ -18,7 +18,7 @@ from crmsim.exercises.base import Exercise
 #: the complaints shop (scenarios/complaints_recovery.yaml) at a quarter of its size: 500
 #: customers and a quarter of the new ones, and a desk on a clock four times slower — each
 #: contact takes 4 × 8 minutes, callers wait 4 × as long before hanging up and the service-level
-#: target is 4 × 20 seconds — so that a quarter of the calls meet exactly the same queue; an
+#: target is 4 × 12 seconds — so that a quarter of the calls meet exactly the same queue; an
 #: agent (and empowering one) costs a quarter, so the desk costs the same per customer
 DESK_SHOP = {"customers.initial": 500, "acquisition.rate": 0.75,
              "service.handle_time": 0.0224, "service.patience": 0.0168,
