@@ -101,6 +101,14 @@ def per_period_rates(result, columns) -> pd.DataFrame:
     return rates
 
 
+def _period_name(scenario) -> str:
+    """The reporting period in words, for axis labels: "30 days", "month" (one unit)."""
+    every, unit = scenario.report_every, scenario.time_unit
+    if every == 1:
+        return unit
+    return f"{every:g} {unit}" + ("" if unit.endswith("s") else "s")
+
+
 def money_over_time(result, ax=None):
     """Revenue, costs and profit per reporting period (a partial last period scaled to a full
     one, see :func:`per_period_rates`)."""
@@ -111,7 +119,7 @@ def money_over_time(result, ax=None):
     ax.axhline(0, color="black", lw=0.8)
     sc = result.scenario
     ax.set_xlabel(f"time ({sc.time_unit})")
-    ax.set_ylabel(f"per {sc.report_every:g} {sc.time_unit}")
+    ax.set_ylabel(f"money per {_period_name(sc)}")
     ax.set_title("Revenue, costs and profit (收入、成本与利润)")
     ax.legend(fontsize=8)
     return ax
@@ -285,7 +293,7 @@ def desk_over_time(result, ax=None):
            align="edge", label="contacts offered")
     sc = result.scenario
     ax.set_xlabel(f"time ({sc.time_unit})")
-    ax.set_ylabel(f"contacts per {sc.report_every:g} {sc.time_unit}")
+    ax.set_ylabel(f"contacts per {_period_name(sc)}")
     right = ax.twinx()
     right.plot(middles, rows["desk_service_level"], "o-", color="#08519c", label="service level")
     right.plot(middles, rows["desk_abandon_rate"], "s--", color="#e6550d", label="abandon rate")

@@ -34,6 +34,12 @@ def test_run_plots_draw(desk_run, draw):
     plt.close("all")
 
 
+def test_period_axes_name_the_quantity_and_a_plural_unit(desk_run):
+    assert plots.money_over_time(desk_run).get_ylabel() == "money per 30 days"
+    assert plots.desk_over_time(desk_run).get_ylabel() == "contacts per 30 days"
+    plt.close("all")
+
+
 def test_desk_plot_shows_every_period(desk_run):
     ax = plots.desk_over_time(desk_run)
     assert len(ax.patches) == len(desk_run.timeseries) - 1
