@@ -36,5 +36,7 @@ def test_model_answers_make_sense():
     assert solution("03.2") <= 0.7  # quality at twice the price: below the notebook's 0.75
     assert solution("03.3") in (0.04, 0.08)  # neither the failing shop nor perfection
     assert solution("04.3") == "quick"
+    # one agent is reliably worse than two (notebook 04, section 5): 'keep' is not accepted
+    assert EXERCISES["04.4"].accepted() == frozenset({"second_agent"})
     assert solution("00.1") == "reject"  # service 0.85 costs more than it brings
     assert solution("00.3") == "paired"

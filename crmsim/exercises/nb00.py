@@ -73,7 +73,7 @@ def _design() -> str:
 EXERCISES: dict[str, Exercise] = {
     "00.1": Exercise(
         f"Your manager proposes to raise service quality from 0.70 to {PROPOSED_QUALITY} in the "
-        "quickstart shop (retail baseline, 500 customers). Compare the two with "
+        "retail baseline with 500 customers (half the notebook's shop). Compare the two with "
         "crmsim.compare (6 paired replications, seed 0) and decide by the year's profit: "
         "'adopt' (the 95% interval of the profit difference lies above 0), 'reject' (below 0) "
         "or 'unsure' (it covers 0).",

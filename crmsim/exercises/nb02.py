@@ -101,10 +101,11 @@ EXERCISES: dict[str, Exercise] = {
     "02.1": Exercise(
         f"On day {VIP_DAY} the shop (retail baseline, 500 customers, run to day "
         f"{VIP_SHOP['horizon']}) makes {VIP_SHARE:.0%} of the customers it has acquired so "
-        "far VIPs. Rank them by 'revenue' (to date), 'revenue_per_day' (to date per day since "
-        "acquisition, at least 30) or 'last_90_days' (revenue in the last 90 days) — "
-        "crmsim.exercises.nb02.vip_scores computes all three. Which rule's VIPs bring the "
-        f"largest share of the revenue after day {VIP_DAY} (seeds 0–5)? Any rule whose paired "
+        "far VIPs. Rank them by 'revenue' (to date), 'revenue_per_day' (revenue to date ÷ days "
+        "since acquisition, counting at least 30 days) or 'last_90_days' (revenue in the last "
+        "90 days) — crmsim.exercises.nb02.vip_scores computes all three. Which rule's VIPs "
+        "bring the largest share of the revenue that the customers acquired by day "
+        f"{VIP_DAY} bring after it (seeds 0–5)? Any rule whose paired "
         "difference to the best covers 0 counts.",
         lambda: _best_paired(vip_shares())[0],
         "revenue to date ranks customers by how long they have been there as much as by how "

@@ -80,7 +80,8 @@ def failure_sweep():
 
 EXERCISES: dict[str, Exercise] = {
     "03.1": Exercise(
-        "Service quality 0.80 for customers who expect 0.70 (adaptation 0.2, memory 0.4, "
+        "Service quality 0.80 for customers who expect 0.70 (market norm 0.70, against which "
+        "the performance part is measured; adaptation 0.2, memory 0.4, "
         "performance weight 0.5, disconfirmation weight 1.0, no noise): at what value does "
         "satisfaction settle after many experiences — once the surprise has worn off? (four "
         "decimals)",
@@ -108,7 +109,7 @@ EXERCISES: dict[str, Exercise] = {
         "replications, seed 0)? Any rate whose paired difference to the best covers 0 "
         "counts. Answer with one of the four numbers.",
         lambda: best_on_grid(failure_sweep(), "service.failure_rate")[0],
-        "each halving of failures doubles the cost of prevention, while its gain in "
+        "each halving of failures about doubles the cost of prevention, while its gain in "
         "satisfaction halves",
         accepted=lambda: best_on_grid(failure_sweep(), "service.failure_rate")[1]),
 }
