@@ -454,6 +454,9 @@ def response_mix(counts: pd.DataFrame, ax=None):
 
 LOYALTY_COLORS = {"true": "#31a354", "latent": "#9ecae1", "spurious": "#fd8d3c",
                   "none": "#bdbdbd"}
+#: Dick & Basu's loyalty types with the course's Chinese names (the glossary of notebooks/README.md)
+LOYALTY_NAMES = {"true": "true loyalty (真忠诚)", "latent": "latent (潜在忠诚)",
+                 "spurious": "spurious (虚假忠诚)", "none": "no loyalty (不忠诚)"}
 
 
 def loyalty_quadrant(result, ax=None):
@@ -464,13 +467,13 @@ def loyalty_quadrant(result, ax=None):
     threshold = result.scenario.lifecycle.formation_after
     for kind, group in customers.groupby("loyalty_type", observed=True):
         ax.scatter(group["purchases"] - 1, group["satisfaction"], s=8, alpha=0.6,
-                   color=LOYALTY_COLORS[kind], label=f"{kind} ({len(group)})")
+                   color=LOYALTY_COLORS[kind], label=f"{LOYALTY_NAMES[kind]} ({len(group)})")
     ax.axhline(0, color="k", lw=0.8)
     ax.axvline(threshold - 0.5, color="k", lw=0.8)
     ax.set_xlabel("repeat purchases (behaviour, 重复购买)")
     ax.set_ylabel("satisfaction (attitude, 态度)")
     ax.set_title("Loyalty types (忠诚类型): attitude × behaviour")
-    ax.legend(fontsize=8, markerscale=2)
+    ax.legend(fontsize=8, markerscale=2, title="active customers", title_fontsize=8)
     return ax
 
 
@@ -528,10 +531,6 @@ def save_holdout_plots(check, folder) -> list:
         ("holdout_by_frequency", (7, 4),
          lambda fig: holdout_by_frequency(check, ax=fig.add_subplot())),
     ])
-
-#: Dick & Basu's loyalty types with the course's Chinese names
-LOYALTY_NAMES = {"true": "true loyalty (真正忠诚)", "latent": "latent (潜在忠诚)",
-                 "spurious": "spurious (虚假忠诚)", "none": "no loyalty (无忠诚)"}
 
 
 def churn_by_loyalty(result, ax=None):
