@@ -173,6 +173,15 @@ def profit_by_tenure(table: pd.DataFrame, ax=None, low=None, high=None, time_uni
 SCORE_KPIS = frozenset({"mean_satisfaction"})
 
 
+def has_percentages(comparison, kpis) -> bool:
+    """Whether paired differences of ``kpis`` can be drawn as percentages of the reference
+    scenario (the comparison's first): only if every one's reference mean is above 0 (a score
+    centred on 0, :data:`SCORE_KPIS`, never is)."""
+    kpis = [k for k in kpis if k not in SCORE_KPIS]
+    base = comparison.table["mean"].xs(next(iter(comparison.scenarios)), level="scenario")
+    return bool(kpis) and bool(np.all(base.reindex(kpis).to_numpy() > 0))
+
+
 def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
                        relative: bool = True):
     """Paired differences against the reference scenario (common random numbers) with their
@@ -182,9 +191,11 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     ``comparison`` is a :class:`~crmsim.experiment.Comparison`; ``scenario`` picks one
     alternative (default: every one). On a given ``ax`` every KPI is one row of one axis, as a
     percentage of the reference's mean when ``relative`` (so KPIs of different sizes share the
-    axis; choose KPIs whose reference mean is not near zero) — unless a KPI is 0 in the
+    axis; choose KPIs whose reference mean is not near zero) — unless a KPI's mean is 0 in the
     reference (e.g. the offers of a policy the reference does not run), which has no
-    percentage: then every difference is drawn as it is. A score centred on 0
+    percentage, or negative (e.g. a loss-making reference's profit), where a percentage would
+    turn a gain into a minus sign: then every difference is drawn as it is
+    (:func:`has_percentages` tells which). A score centred on 0
     (:data:`SCORE_KPIS`: mean satisfaction) has no percentage either: it is left out of a
     relative axis and named under it (its difference is in the comparison's tables). Without
     ``ax`` each KPI gets an axis of its own in its own units (a new figure); the axes are
@@ -221,11 +232,10 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
         scale = np.ones(len(diff))
     relative = relative and not scores.all()
     if relative:
-        base = comparison.table["mean"].xs(reference, level="scenario")
-        base = base.reindex(diff["kpi"]).abs().to_numpy()
-        relative = bool(np.all(base > 0))
+        relative = has_percentages(comparison, diff["kpi"])
         if relative:
-            scale = 100 / base
+            base = comparison.table["mean"].xs(reference, level="scenario")
+            scale = 100 / base.reindex(diff["kpi"]).to_numpy()
     mean, low, high = (diff[c].to_numpy() * scale for c in ("mean", "low", "high"))
     several = scenario is None and diff["scenario"].nunique() > 1
     labels = [f"{k} — {s}" if several else (s if len(kpis) == 1 and several else k)
@@ -268,7 +278,7 @@ def survival_curve(result, ax=None, closed_form=None, label: str = "simulated"):
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(f"tenure ({result.scenario.time_unit})")
     ax.set_ylabel("share still active")
-    ax.set_title("Customer survival (留存)")
+    ax.set_title("Customer survival curve (生存曲线)")
     ax.legend(fontsize=8)
     return ax
 

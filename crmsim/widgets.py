@@ -129,9 +129,12 @@ class ScenarioExplorer:
             run = self.result = simulate(variant, seed)
             display(pd.Series({k: run.kpis[k] for k in self.kpis}, name="value").to_frame())
         draws = list(self.plots)
-        if self.compare:
+        if self.compare and plots.has_percentages(self.result, self.kpis):
             draws.insert(0, lambda _, ax: plots.paired_differences(
                 self.result, self.kpis, ax=ax, scenario="your policy"))
+        elif self.compare:  # no common % axis: each KPI on an axis of its own, in its units
+            plots.paired_differences(self.result, self.kpis, scenario="your policy")
+            plt.show()
         if draws:
             fig, axes = plt.subplots(1, len(draws), figsize=(5.5 * len(draws), 3.6),
                                      squeeze=False)

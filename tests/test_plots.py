@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -193,4 +194,28 @@ def test_paired_differences_are_percentages_unless_the_reference_has_a_zero():
     assert sorted(kpis) == ["offers", "profit"] and base["offers"] == 0
     assert ax.lines[0].get_xdata() == pytest.approx(diff.loc[kpis, "mean"])
     assert "against 'plain'" in ax.get_xlabel()
+    plt.close("all")
+
+
+def test_paired_differences_of_a_negative_reference_are_not_percentages():
+    """A percentage of a negative reference mean (a loss-making baseline's profit) would give a
+    gain a minus sign: such differences are drawn as they are, and the widget's panel (which
+    asks has_percentages) draws each KPI on an axis of its own."""
+    index = pd.MultiIndex.from_product([["base", "policy"], ["profit", "revenue"]],
+                                       names=["scenario", "kpi"])
+    table = pd.DataFrame({"mean": [-200.0, 1000.0, -100.0, 1100.0]}, index=index)
+    differences = pd.DataFrame({"mean": [100.0, 100.0], "low": [50.0, 60.0],
+                                "high": [150.0, 140.0]}, index=index[2:])
+    cmp = SimpleNamespace(scenarios={"base": None, "policy": None}, table=table,
+                          differences=differences)
+    assert plots.has_percentages(cmp, ["revenue"])
+    assert not plots.has_percentages(cmp, ["profit", "revenue"])
+    _, ax = plt.subplots()
+    plots.paired_differences(cmp, ["profit", "revenue"], ax=ax)
+    assert list(ax.lines[0].get_xdata()) == pytest.approx([100.0, 100.0])  # a gain stays > 0
+    assert "against 'base'" in ax.get_xlabel()
+    _, ax = plt.subplots()
+    plots.paired_differences(cmp, ["revenue"], ax=ax)
+    assert list(ax.lines[0].get_xdata()) == pytest.approx([10.0])
+    assert "% of 'base'" in ax.get_xlabel()
     plt.close("all")

@@ -36,14 +36,13 @@ from crmsim.exercises import (
     nb11,
     nb12,
 )
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_paired  # noqa: F401 — notebooks use it
 from crmsim.exercises.nb10 import (  # noqa: F401 — names the notebooks use
     ACTIVE_WINDOWS,
     ATTRACTIONS,
     CDNOW_LOG,
     TWIN_POINTS,
     TWIN_WARNING,
-    best_paired,
     cdnow_calibration,
     saved_per_offer,
 )
@@ -62,7 +61,6 @@ from crmsim.exercises.nb12 import (  # noqa: F401 — names the notebooks use
     BUDGET_CHOICES,
     CAMPAIGN_SHOP,
     SMS_OFFERS,
-    best_choices,
     campaign_variant,
 )
 

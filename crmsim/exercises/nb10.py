@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_paired
 
 #: the shop log of notebook 10 (shipped with crmsim, see data/README.md)
 CDNOW_LOG = Path(__file__).resolve().parents[2] / "data" / "cdnow_sample.csv"
@@ -58,18 +58,6 @@ def saved_per_offer(comparison, scenario: str):
     table = kpis.pivot(index="replication", columns="kpi", values="value")
     return table["offers_saved"] / table["offers"]
 
-
-def best_paired(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
-    """The scenario of a comparison with the highest mean ``kpi``, and every scenario the
-    replications cannot tell from it: its paired difference to the best (common random numbers,
-    replication by replication) has a 95% interval that reaches 0."""
-    from crmsim.analysis import mean_ci
-
-    kpis = comparison.kpis[comparison.kpis["kpi"] == kpi]
-    wide = kpis.pivot(index="replication", columns="scenario", values="value")
-    best = str(wide.mean().idxmax())
-    return best, frozenset(str(name) for name in wide
-                           if str(name) == best or mean_ci(wide[name] - wide[best])[2] >= 0)
 
 
 #: exercise 10.4: how long a silence the warning's active file tolerates (weeks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_paired
 
 #: notebook 12's shop: the retail campaigns scenario, small (500 customers over 180 days); its
 #: spring campaign on day 120 counts the response for 30 days and holds out a fifth. A monthly
@@ -51,14 +51,9 @@ def _campaign_choices(exercise: str):
                           replications=6, seed=0, progress=False)
 
 
-def best_choices(comparison, kpi: str = "campaign_profit_effect_true") -> tuple[str, frozenset]:
-    """The scenario with the highest mean ``kpi`` and every scenario whose mean lies within its
-    95% interval (as good, as far as the replications can tell)."""
-    table = comparison.table.xs(kpi, level="kpi")
-    best = str(table["mean"].idxmax())
-    low = table.loc[best, "low"]
-    return best, frozenset(str(name) for name, mean in table["mean"].items() if mean >= low)
 
+#: what exercises 12.1 and 12.2 judge by: the campaign's true effect on profit, to the horizon
+PROFIT = "campaign_profit_effect_true"
 
 #: this notebook's exercises, by id
 EXERCISES: dict[str, Exercise] = {
@@ -67,19 +62,21 @@ EXERCISES: dict[str, Exercise] = {
         "discount: you may spend at most 200 on contacts. Which choice of "
         "crmsim.exercises.BUDGET_CHOICES makes the most true incremental profit over the "
         "whole run (campaign_profit_effect_true; 6 paired replications, seed 0): 'email_all', "
-        "'sms_all', 'phone_rfm', 'phone_score' or 'phone_random'? (Any choice within the 95% "
-        "interval of the best counts.)",
-        lambda: best_choices(_campaign_choices("12.1"))[0],
+        "'sms_all', 'phone_rfm', 'phone_score' or 'phone_random'? (Any choice the replications "
+        "cannot tell from the best counts: its paired difference to the best has a 95% "
+        "interval that reaches 0.)",
+        lambda: best_paired(_campaign_choices("12.1"), PROFIT)[0],
         "the firm cannot see who is persuadable: compare what a contact costs with what it "
         "brings on average, and remember the do-not-disturbs among the best customers",
-        accepted=lambda: best_choices(_campaign_choices("12.1"))[1]),
+        accepted=lambda: best_paired(_campaign_choices("12.1"), PROFIT)[1]),
     "12.2": Exercise(
         "The shop sends an SMS to every customer in its active file. Which offer "
         "(crmsim.exercises.SMS_OFFERS) makes the most true incremental profit over the whole "
         "run (6 paired replications, seed 0): 'message', 'discount' (10% off the next purchase) "
-        "or 'points' (a bonus that costs the firm 3)? (Any offer within the 95% interval of "
-        "the best counts.)",
-        lambda: best_choices(_campaign_choices("12.2"))[0],
+        "or 'points' (a bonus that costs the firm 3)? (Any offer the replications cannot tell "
+        "from the best counts: its paired difference to the best has a 95% interval that "
+        "reaches 0.)",
+        lambda: best_paired(_campaign_choices("12.2"), PROFIT)[0],
         "an offer pulls persuadables harder, and is taken by every sure thing that reads it",
-        accepted=lambda: best_choices(_campaign_choices("12.2"))[1]),
+        accepted=lambda: best_paired(_campaign_choices("12.2"), PROFIT)[1]),
 }
