@@ -76,8 +76,8 @@ KPI_CHINESE = {
     "offers": "挽留优惠数", "offers_saved": "成功挽留", "win_back_attempts": "赢回尝试",
     "win_backs": "赢回客户", "win_back_rate": "赢回率", "members": "会员数",
     "redemptions": "兑换次数", "breakage": "积分未兑换率",
-    "churn_rate_true": "真正忠诚客户流失率", "churn_rate_latent": "潜在忠诚客户流失率",
-    "churn_rate_spurious": "虚假忠诚客户流失率", "churn_rate_none": "无忠诚客户流失率",
+    "churn_rate_true": "真忠诚客户流失率", "churn_rate_latent": "潜在忠诚客户流失率",
+    "churn_rate_spurious": "虚假忠诚客户流失率", "churn_rate_none": "不忠诚客户流失率",
 }
 
 
