@@ -10,7 +10,7 @@ results in task order, whatever the executor:
 * a ``dask.distributed.Client`` — the scheduler's workers.
 
 What travels: a task's scenario is pickled once per call (processes: each worker unpickles it
-once and keeps it) or scattered once to every worker (dask); each replication then sends only
+once and keeps it) or sent once as a dask task whose result the workers share (dask); each replication then sends only
 its label, replication number and seed, and brings back what ``run`` returns (the KPIs, unless
 tables were asked for).
 
@@ -181,8 +181,8 @@ class Executor:
 
     **What travels.** A task is small — a label, a replication number, a seed — plus its
     ``scenario``, which is sent once: pickled once per call into bytes (processes; each
-    worker unpickles a scenario once and keeps it for later calls) or scattered once to every
-    worker (dask). A worker runs the scenario with replication k's child seed and sends back
+    worker unpickles a scenario once and keeps it for later calls) or sent once as a dask task
+    that unpickles it (its result moves to the workers that need it, and is redone if lost). A worker runs the scenario with replication k's child seed and sends back
     what ``run`` returns: the KPIs only, unless tables were asked for
     (:func:`crmsim.compare`'s ``tables=``).
     """
@@ -384,27 +384,28 @@ def _run_shipped(run, shell, key: str | None, blob: bytes | None) -> dict:
     return run(dataclasses.replace(shell, scenario=scenario))
 
 
-def _run_scattered(run, shell, scenario) -> dict:
-    """On a dask worker: the scenario arrives resolved from its scattered future."""
+def _run_on_dask(run, shell, scenario) -> dict:
+    """On a dask worker: the scenario arrives unpickled, from the task that holds it."""
     if scenario is None:
         return run(shell)
     return run(dataclasses.replace(shell, scenario=scenario))
 
 
 def _on_dask(tasks: Sequence, client, run, bar) -> list[dict]:
-    """Each distinct scenario scattered once to every worker (a worker that dies leaves the
-    copies on the others; the scheduler reruns its tasks elsewhere), then one small task per
-    replication."""
+    """Each distinct scenario sent once, as a small task that unpickles it (so a worker that
+    dies with the only copy loses nothing: the scheduler redoes it from its bytes, as it
+    reruns the dead worker's replications), then one small task per replication."""
     from distributed import as_completed as dask_completed
 
-    scattered: dict[int, Any] = {}
+    shipped = _ship(tasks)
+    scenarios: dict[str, Any] = {}
     futures = []
-    for task in tasks:
-        shell, scenario = _shell(task)
-        if scenario is not None and id(scenario) not in scattered:
-            scattered[id(scenario)] = client.scatter(scenario, broadcast=True, hash=False)
-        futures.append(client.submit(_run_scattered, run, shell,
-                                     scattered.get(id(scenario)), pure=False))
+    for shell, key, blob in shipped:
+        if key is not None and key not in scenarios:
+            scenarios[key] = client.submit(pickle.loads, blob, key=f"crmsim-scenario-{key}",
+                                           pure=False)
+        futures.append(client.submit(_run_on_dask, run, shell, scenarios.get(key),
+                                     pure=False))
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[dict | None] = [None] * len(tasks)
     try:
@@ -418,7 +419,7 @@ def _on_dask(tasks: Sequence, client, run, bar) -> list[dict]:
             stop.total = len(tasks)
         raise
     finally:
-        client.cancel(list(scattered.values()))
+        del scenarios  # released with the replications' futures
     return results
 
 
