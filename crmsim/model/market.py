@@ -24,7 +24,6 @@ from scipy import special
 from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
 from crmsim.model import collector, lifecycle
-from crmsim.model.calendar import CalendarEnvironment
 from crmsim.model.customer import (
     Customer,
     contractual_life,
@@ -111,13 +110,6 @@ def _late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     return event
 
 
-def calendar_slot(scenario) -> float:
-    """The length of a slot of the run's event calendar (:mod:`crmsim.model.calendar`): about
-    a few hundred events a slot when each initial customer has a handful of events over the
-    horizon (the slot only changes how fast the run goes, never what happens in it)."""
-    return scenario.horizon / max(1.0, scenario.customers.initial / 64)
-
-
 def loyalty_type(satisfaction: float, repeat_purchases: int, threshold: int) -> str:
     """Dick & Basu (1994): relative attitude (satisfaction ≥ 0) × repeat patronage."""
     attitude, behaviour = satisfaction >= 0, repeat_purchases >= threshold
@@ -133,7 +125,7 @@ class Market:
 
     def __init__(self, scenario, seed_sequence: np.random.SeedSequence):
         self.scenario = scenario
-        self.env = CalendarEnvironment(calendar_slot(scenario))
+        self.env = simpy.Environment()
         self.streams = RandomStreams(seed_sequence)
         self.recorder = Recorder(scenario.economics.discount_rate, cost_accounts())
         self.segments = resolve_segments(scenario)
@@ -197,8 +189,6 @@ class Market:
         self._failure_hooks = self.hooks["service_failure"]
         self._term_hooks, self._barrier_hooks = self.hooks["churn_terms"], self.hooks["barriers"]
         self._decided_hooks = self.hooks["churn_decided"]
-        #: the price of a purchase or payment is not simply its amount
-        self._priced = bool(self.price_index != 1.0 or self.tenure_uplift or self._price_hooks)
         #: no policy adds to or watches churn decisions: decide without building the terms
         self._plain_decisions = not (self._term_hooks or self._barrier_hooks
                                      or self._decided_hooks)
@@ -555,42 +545,31 @@ class Market:
         event number (the row of draws its next event takes); an extra one does not.
         """
         c.purchases += 1
+        if self.price_index != 1.0:
+            amount *= self.price_index
         if regular:
             c.event_number += 1
         now = self.env.now
-        if self._priced:
-            amount = self._price(c, amount, now)
-        self.recorder.event(now, c.id, kind, amount)
-        for paid in self._paid_hooks:
-            paid(c, amount)
-
-    def _price(self, c: Customer, amount: float, now: float) -> float:
-        """The price paid: the list amount × the price index × the tenure uplift, then what
-        the policies make of it (discounts)."""
-        if self.price_index != 1.0:
-            amount *= self.price_index
         if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
             amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
                 now - c.acquired_at)
         for price in self._price_hooks:
             amount = price(c, amount)
-        return amount
+        self.recorder.event(now, c.id, kind, amount)
+        for paid in self._paid_hooks:
+            paid(c, amount)
 
     def _draws(self, c: Customer) -> tuple:
         """(data, start): where the customer's next row of per-event draws is (the row of its
         event number), drawing its next block when it has outgrown the one it holds."""
         block = c.draws
-        at = block.start(c.id, c.event_number)
+        k = c.event_number
+        at = block.start(c.id, k)
         if at < 0:
-            block = self._next_block(c)
-            at = block.start(c.id, c.event_number)
+            block = c.draws = self.streams.own_block(c.id, k, c.segment.spend_shape,
+                                                     self.draw_width)
+            at = block.start(c.id, k)
         return block.data, at
-
-    def _next_block(self, c: Customer) -> DrawBlock:
-        """The customer's own block of draws that holds its next row (it outgrew the last)."""
-        block = c.draws = self.streams.own_block(c.id, c.event_number, c.segment.spend_shape,
-                                                 self.draw_width)
-        return block
 
     def purchase(self, c: Customer, uniforms=None):
         """A non-contractual purchase: spend, experience, stage.
@@ -607,14 +586,7 @@ class Market:
         did to the customer, nothing else).
         """
         if uniforms is None:
-            block = c.draws
-            i = c.event_number - block.first_row
-            if 0 <= i < block.rows:  # DrawBlock.start written out: this runs at every purchase
-                at = ((c.id - block.first_owner) * block.rows + i) * block.width
-            else:
-                block = self._next_block(c)
-                at = block.start(c.id, c.event_number)
-            data = block.data
+            data, at = self._draws(c)
             regular = True
         else:
             data, at = event_draws(uniforms, c.segment.spend_shape), 0
