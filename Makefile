@@ -27,8 +27,9 @@ demo: $(STAMP)
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
+# two worker processes (pytest-xdist); each test file, each notebook stays on one worker
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 dashboard: $(STAMP)
 	$(BIN)/crmsim dashboard

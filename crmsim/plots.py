@@ -160,6 +160,11 @@ def profit_by_tenure(table: pd.DataFrame, ax=None, low=None, high=None, time_uni
     return ax
 
 
+#: KPIs that are scores centred on 0, not amounts: mean satisfaction is the experience against
+#: the market norm (0 = as good as the market), so a percentage of it means nothing
+SCORE_KPIS = frozenset({"mean_satisfaction"})
+
+
 def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
                        relative: bool = True):
     """Paired differences against the reference scenario (common random numbers) with their
@@ -171,8 +176,11 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     percentage of the reference's mean when ``relative`` (so KPIs of different sizes share the
     axis; choose KPIs whose reference mean is not near zero) — unless a KPI is 0 in the
     reference (e.g. the offers of a policy the reference does not run), which has no
-    percentage: then every difference is drawn as it is. Without ``ax`` each KPI gets an
-    axis of its own in its own units (a new figure); the axes are returned.
+    percentage: then every difference is drawn as it is. A score centred on 0
+    (:data:`SCORE_KPIS`: mean satisfaction) has no percentage either: it is left out of a
+    relative axis and named under it (its difference is in the comparison's tables). Without
+    ``ax`` each KPI gets an axis of its own in its own units (a new figure); the axes are
+    returned (one Axes for one KPI, an array of them for several).
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -190,7 +198,7 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
         axes[-1, 0].set_xlabel(f"difference against '{next(iter(comparison.scenarios))}' "
                                "(mean and 95% interval, in each KPI's units)")
         fig.tight_layout()
-        return axes[:, 0]
+        return axes[0, 0] if len(kpis) == 1 else axes[:, 0]
     ax = _axes(ax)
     diff = comparison.differences.reset_index()
     diff = diff[diff["kpi"].isin(list(kpis))]
@@ -198,6 +206,12 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
         diff = diff[diff["scenario"] == scenario]
     reference = next(iter(comparison.scenarios))
     scale = np.ones(len(diff))
+    scores = diff["kpi"].isin(SCORE_KPIS).to_numpy()
+    left_out = list(dict.fromkeys(diff["kpi"][scores])) if relative and not scores.all() else []
+    if left_out:
+        diff = diff[~scores]
+        scale = np.ones(len(diff))
+    relative = relative and not scores.all()
     if relative:
         base = comparison.table["mean"].xs(reference, level="scenario")
         base = base.reindex(diff["kpi"]).abs().to_numpy()
@@ -216,7 +230,9 @@ def paired_differences(comparison, kpis, ax=None, scenario: str | None = None,
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     unit = "% of" if relative else "against"
-    ax.set_xlabel(f"difference, {unit} '{reference}' (mean and 95% interval)")
+    note = (f"\n(no percentage of a score around 0: {', '.join(left_out)})" if left_out
+            else "")
+    ax.set_xlabel(f"difference, {unit} '{reference}' (mean and 95% interval){note}")
     ax.set_title("Paired differences (配对差异)")
     return ax
 

@@ -33,8 +33,8 @@ def test_check_prints_a_verdict(capsys):
 
 def test_model_answers_make_sense():
     assert solution("03.1") == pytest.approx(0.05, abs=1e-3)
-    assert solution("03.2") == pytest.approx(0.15, abs=1e-3)
-    assert solution("03.3") == "yes"
+    assert solution("03.2") <= 0.7  # quality at twice the price: below the notebook's 0.75
+    assert solution("03.3") in (0.04, 0.08)  # neither the failing shop nor perfection
     assert solution("04.3") == "quick"
     assert solution("00.1") == "reject"  # service 0.85 costs more than it brings
     assert solution("00.3") == "paired"

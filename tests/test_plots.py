@@ -146,6 +146,25 @@ def test_paired_differences_are_drawn_as_differences(tmp_path):
     assert axes[1].lines[0].get_xdata()[0] == pytest.approx((low + high) / 2, rel=1e-6)
 
 
+def test_paired_differences_leave_scores_out_of_percentages():
+    """Mean satisfaction is a score around 0 (about 0 in the baseline shop): as a percentage
+    it would be thousands of percent, so a relative axis leaves it out and names it under it."""
+    sc = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": 150, "horizon": 60})
+    better = sc.with_overrides({"satisfaction.service_quality": 0.8})
+    cmp = crmsim.compare({"baseline": sc, "better": better}, replications=2, progress=False)
+    _, ax = plt.subplots()
+    plots.paired_differences(cmp, ["churned", "profit", "mean_satisfaction"], ax=ax)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["churned", "profit"]
+    assert "mean_satisfaction" in ax.get_xlabel() and "% of 'baseline'" in ax.get_xlabel()
+    assert all(abs(x) < 100 for x in ax.lines[0].get_xdata())
+    _, ax = plt.subplots()
+    plots.paired_differences(cmp, ["mean_satisfaction"], ax=ax)
+    diff = cmp.differences.loc[("better", "mean_satisfaction"), "mean"]
+    assert ax.lines[0].get_xdata() == pytest.approx([diff])
+    plt.close("all")
+
+
 def test_paired_differences_are_percentages_unless_the_reference_has_a_zero():
     """Relative differences are % of the reference; a KPI the reference does not have (0, e.g.
     the offers of a warning it does not run) has no percentage, so all are drawn as they are."""

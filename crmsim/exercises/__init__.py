@@ -13,8 +13,8 @@ its solution and rejects a wrong answer. A decision exercise asks the student to
 policy or a number under a budget or an objective; the model judges it, and every answer within
 the 95% interval of the best one counts (``Exercise.accepted``).
 
-Each notebook's exercises live in a module of this package (``nb00`` ... ``nb12``, or
-``chapters`` for those not yet moved), each with a dict ``EXERCISES``; this module collects them.
+Each notebook's exercises live in a module of this package (``nb00`` ... ``nb12``), each with a
+dict ``EXERCISES``; this module collects them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 
 from crmsim.exercises import (
-    chapters,
     nb00,
     nb01,
     nb02,
@@ -69,9 +68,10 @@ from crmsim.exercises.nb12 import (  # noqa: F401 — names the notebooks use
 
 #: every exercise, by id ("05.2": notebook 05, exercise 2)
 EXERCISES: dict[str, Exercise] = {}
-for _module in (chapters, nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11,
-                nb12):
-    EXERCISES.update(_module.EXERCISES)  # a notebook's own module replaces its old exercises
+for _module in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11, nb12):
+    if set(EXERCISES) & set(_module.EXERCISES):
+        raise RuntimeError(f"exercise ids defined twice: {set(EXERCISES) & set(_module.EXERCISES)}")
+    EXERCISES.update(_module.EXERCISES)
 EXERCISES = dict(sorted(EXERCISES.items()))
 
 

@@ -135,8 +135,7 @@ def _naive_overstates() -> str:
     return "overstate" if np.all(table["naive"] > table["true"]) else "understate"
 
 
-#: this notebook's exercises, by id ("05.1", "05.2", ...); they replace the ones of the same id
-#: in :mod:`crmsim.exercises.chapters`
+#: this notebook's exercises, by id ("05.1", "05.2", ...)
 EXERCISES: dict[str, Exercise] = {
     "05.1": Exercise(
         "Notebook 05's points shop (crmsim.exercises.nb05.points_shop): which redemption value "

@@ -114,8 +114,7 @@ def _twin_targeting() -> str:
     return "score" if score > random else "random"
 
 
-#: this notebook's exercises, by id ("10.1", "10.2", ...); they replace the ones of the same id
-#: in :mod:`crmsim.exercises.chapters`
+#: this notebook's exercises, by id ("10.1", "10.2", ...)
 EXERCISES: dict[str, Exercise] = {
     "10.1": Exercise(
         "CDNOW customer 1 bought 3 times in the calibration period (x = 2, t_x = 30.43, "

@@ -120,8 +120,7 @@ def _lost_choices() -> tuple[str, frozenset]:
                         for days in LOST_AFTER})
 
 
-#: this notebook's exercises, by id; they replace the ones of the same id in
-#: :mod:`crmsim.exercises.chapters`. 11.1 is a reading exercise (an SQL query and a term,
+#: this notebook's exercises, by id. 11.1 is a reading exercise (an SQL query and a term,
 #: 沉睡的老客户); 11.2 and 11.3 are decisions judged on four shops
 EXERCISES: dict[str, Exercise] = {
     "11.1": Exercise(

@@ -60,8 +60,7 @@ def best_choices(comparison, kpi: str = "campaign_profit_effect_true") -> tuple[
     return best, frozenset(str(name) for name, mean in table["mean"].items() if mean >= low)
 
 
-#: this notebook's exercises, by id; they replace the ones of the same id in
-#: :mod:`crmsim.exercises.chapters`
+#: this notebook's exercises, by id
 EXERCISES: dict[str, Exercise] = {
     "12.1": Exercise(
         "Notebook 12's shop (crmsim.exercises.campaign_variant), spring campaign with a 10% "
