@@ -198,7 +198,7 @@ def resumed_noncontractual_life(market, customer: Customer, timing: float,
     if market.decides_to_churn(customer, churn):
         market.churn(customer)
         return
-    yield from market.life(market, customer, timing)  # (plain_life's when it applies)
+    yield from noncontractual_life(market, customer, timing)
 
 
 def contractual_life(market, customer: Customer):

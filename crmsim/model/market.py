@@ -23,7 +23,7 @@ from scipy import special
 
 from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
-from crmsim.model import collector, lifecycle, plain_life
+from crmsim.model import collector, lifecycle
 from crmsim.model.customer import (
     Customer,
     contractual_life,
@@ -192,8 +192,6 @@ class Market:
         #: no policy adds to or watches churn decisions: decide without building the terms
         self._plain_decisions = not (self._term_hooks or self._barrier_hooks
                                      or self._decided_hooks)
-        if plain_life.applies(self):  # no policy takes part in a purchase: the fast path
-            self.life = plain_life.plain_life(self)
 
     def policy(self, section: str):
         """The policy of this run that owns scenario section ``section`` (e.g. "warning")."""
