@@ -87,8 +87,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-#: (a new hook that takes part in a purchase or a churn decision must also be listed in
-#: crmsim.model.plain_life.PURCHASE_HOOKS, which runs such purchases without the hooks)
 HOOKS = ("start", "acquired", "customer_started", "price", "paid", "rate_factor",
          "service_failure", "recover", "churn_terms", "barriers", "churn_decided", "churned",
          "records",
