@@ -37,9 +37,11 @@ dashboard: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/crmsim validate
 
+# the issue's table: 10k, 100k and 1M customers (1M takes minutes; BENCH_SCALE=100000 for less)
+BENCH_SCALE ?= 100000 1000000
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --scale $(BENCH_SCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check crmsim tests benchmarks

@@ -10,6 +10,7 @@
 from crmsim.calibration import Calibration, calibrate
 from crmsim.database import sql
 from crmsim.errors import ScenarioError
+from crmsim.executors import Executor, executor
 from crmsim.experiment import Comparison, compare, sweep
 from crmsim.holdout_check import Holdout, holdout
 from crmsim.results import KPI_DESCRIPTIONS, RunResult
@@ -22,6 +23,7 @@ __all__ = [
     "Calibration", "calibrate",
     "Comparison",
     "compare",
+    "Executor", "executor",
     "Holdout", "holdout",
     "sweep",
     "KPI_DESCRIPTIONS",

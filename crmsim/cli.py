@@ -28,7 +28,6 @@ import json
 import math
 import os
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -49,6 +48,7 @@ from crmsim.errors import (
     raise_if_interrupted,
     signal_name,
 )
+from crmsim.executors import Executor, connect
 from crmsim.experiment import format_number, interval_text
 from crmsim.outputs import OutputFolder
 from crmsim.results import KPI_DESCRIPTIONS
@@ -119,50 +119,14 @@ def _jobs(args) -> int:
     return args.jobs or 1
 
 
-@contextlib.contextmanager
-def _executor(args):
-    """'serial', 'processes' or a connected dask.distributed.Client (closed afterwards)."""
+def _executor(args) -> Executor:
+    """The executor of a command: a pool of --jobs worker processes (kept for the whole
+    command: sequential batches, several grid points), this process for --jobs 1, or the
+    dask cluster at --scheduler (connected first, closed at the end)."""
     address = getattr(args, "scheduler", None)
-    if not address:
-        yield "processes" if _jobs(args) > 1 else "serial"
-        return
-    client = _connect(address)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def _connect(address: str):
-    """Connect to a dask scheduler, failing within seconds with one line when nobody answers."""
-    try:
-        from distributed import Client
-        from distributed.comm import parse_address
-        from distributed.comm.addressing import parse_host_port
-    except ImportError:
-        raise ScenarioError("--scheduler needs dask.distributed: pip install "
-                            "'crmsim[distributed]'") from None
-    try:
-        scheme, location = parse_address(address)
-        host, port = parse_host_port(location)
-    except ValueError as err:
-        raise ScenarioError(f"--scheduler {_short(address)}: not a scheduler address ({err}); "
-                            "e.g. tcp://10.0.0.5:8786") from None
-    if scheme not in ("tcp", "tls", "ws", "wss"):
-        raise ScenarioError(f"--scheduler {_short(address)}: protocol {scheme!r} is not "
-                            "supported here; use tcp://HOST:PORT (or tls, ws, wss)")
-    try:
-        socket.create_connection((host, port), timeout=5).close()
-    except OSError as err:
-        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
-        raise ScenarioError(f"--scheduler {address}: cannot connect ({reason}); is a "
-                            "scheduler running there? (start one with 'dask scheduler')"
-                            ) from None
-    try:
-        return Client(address, timeout=10)
-    except (OSError, TimeoutError) as err:
-        raise ScenarioError(f"--scheduler {address}: connected, but no dask scheduler answered "
-                            f"({err})") from None
+    if address:
+        return Executor("dask", client=connect(address, key="--scheduler"), own_client=True)
+    return Executor("processes" if _jobs(args) > 1 else "serial", jobs=_jobs(args))
 
 
 def _failures_report(failures: pd.DataFrame, attempted: int) -> None:
@@ -231,7 +195,7 @@ def cmd_compare(args) -> int:
     out = OutputFolder(args.out, args.force) if args.out else None
     with _executor(args) as executor:
         comparison = compare(scenarios, replications=args.replications, seed=args.seed,
-                             executor=executor, jobs=_jobs(args), progress=not args.quiet,
+                             executor=executor, progress=not args.quiet,
                              target_halfwidth=args.target_halfwidth,
                              max_replications=args.max_replications)
     print(f"{comparison.replications} replications per scenario, seed {args.seed}, "
@@ -330,7 +294,7 @@ def cmd_sweep(args) -> int:
     out = OutputFolder(args.out, args.force) if args.out else None
     with _executor(args) as executor:
         table = sweep(scenario, grid, replications=args.replications, seed=args.seed,
-                      executor=executor, jobs=_jobs(args), progress=not args.quiet)
+                      executor=executor, progress=not args.quiet)
     failures = pd.DataFrame(table.attrs.get("failures", []))
     summary = summarize(table, list(grid))
     shown = summary[summary["kpi"].isin(args.kpi)] if args.kpi else summary
@@ -370,7 +334,7 @@ def cmd_rerun(args) -> int:
     scenarios = manifest.scenarios_of(record)
     _check_resources(scenarios.values(), _jobs(args))
     with _executor(args) as executor:
-        repeated, failures = manifest.rerun(record, executor=executor, jobs=_jobs(args),
+        repeated, failures = manifest.rerun(record, executor=executor,
                                             progress=not args.quiet)
     changes = manifest.version_changes(record)
     if changes:
@@ -547,7 +511,7 @@ def cmd_tournament(args) -> int:
     out = OutputFolder(args.out, args.force) if args.out else None
     with _executor(args) as executor:
         result = tournament.run_tournament(args.class_file, args.submissions,
-                                           executor=executor, jobs=_jobs(args),
+                                           executor=executor,
                                            progress=not args.quiet)
     spec = result.klass.spec
     if len(result.invalid):

@@ -11,9 +11,10 @@ much less noise than the difference of two independent runs.
   ``differences`` (paired differences against the first scenario, with intervals).
 * :func:`sweep` — one scenario over a grid of dotted keys → a tidy DataFrame.
 
-Executors: ``"serial"``, ``"processes"`` (a process pool of ``jobs`` workers) or a
+Executors: ``"serial"``, ``"processes"`` (a process pool of ``jobs`` workers for one call), an
+executor kept across calls (``with crmsim.executor(jobs=2) as ex: ...``) or a
 ``dask.distributed.Client`` (:mod:`crmsim.executors`: a dead worker or an interrupt loses
-nothing that finished). Each run is a pure function of (scenario, child seed), so every
+nothing that finished; a scenario travels to the workers once, a replication as its seed). Each run is a pure function of (scenario, child seed), so every
 executor gives identical numbers.
 
 A replication that raises is a *failure* — scenario, replication, seed, the error and the line
@@ -49,15 +50,26 @@ class Task:
     scenario: Scenario
     seed: int
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the tables to bring back besides the KPIs (names of :attr:`RunResult.table_names`, or
+    #: ``("*",)`` for all); none by default: a worker returns only the KPIs
+    tables: tuple[str, ...] = ()
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Run one task; return its KPIs, or the error and the crmsim line it came from (never
-    raises an ``Exception``)."""
+    """Run one task; return its KPIs (and the tables it asks for), or the error and the
+    crmsim line it came from (never raises an ``Exception``)."""
     child = np.random.SeedSequence(task.seed, spawn_key=(task.replication,))
     try:
-        kpis = simulate(task.scenario, child).kpis
-        return {"ok": True, "kpis": kpis}
+        result = simulate(task.scenario, child)
+        if not task.tables:
+            return {"ok": True, "kpis": result.kpis}
+        names = result.table_names if task.tables == ("*",) else task.tables
+        unknown = [name for name in names if name not in result.table_names]
+        if unknown:
+            raise ScenarioError(f"tables = {list(task.tables)!r}: no table {unknown[0]!r} in "
+                                f"this run; tables: {', '.join(result.table_names)}")
+        return {"ok": True, "kpis": result.kpis,
+                "tables": {name: result.table(name) for name in names}}
     except Exception as err:  # noqa: BLE001 — a failed replication is reported, not fatal
         summary = "".join(traceback.format_exception_only(type(err), err)).strip()
         return {"ok": False, "error": " ".join(summary.split()), "where": crmsim_line(err)}
@@ -71,6 +83,20 @@ def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
     module-level function.
     """
     return executors.run_all(tasks, run, executor, jobs, progress)
+
+
+def _tables_asked(tables) -> tuple[str, ...]:
+    """``tables=`` of compare(): False/None (KPIs only), True (every table) or names."""
+    if tables is None or tables is False:
+        return ()
+    if tables is True:
+        return ("*",)
+    if isinstance(tables, str):
+        tables = [tables]
+    if not isinstance(tables, (list, tuple)) or not all(isinstance(t, str) for t in tables):
+        raise ScenarioError(f"tables = {tables!r}: True (every table), False, or a list of "
+                            "table names such as ['events', 'customers']")
+    return tuple(tables)
 
 
 def _collect(tasks: list[Task], outcomes: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,6 +141,8 @@ class Comparison:
     replications: int
     target_halfwidth: float | None = None
     target_met: bool | None = None
+    #: the tables asked for with ``tables=``: {(scenario, replication): {name: DataFrame}}
+    tables: dict[tuple[str, int], dict[str, pd.DataFrame]] = field(default_factory=dict)
 
     def relative_halfwidth(self, kpis: tuple[str, ...]) -> float:
         """The widest 95% interval of these KPIs over the scenarios, as half-width / |mean|
@@ -260,7 +288,7 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
             seed: int = 0, executor="serial", jobs: int | None = None,
             progress: bool = True, target_halfwidth: float | None = None,
             max_replications: int | None = None,
-            target_kpis: tuple[str, ...] = ("profit",)) -> Comparison:
+            target_kpis: tuple[str, ...] = ("profit",), tables=False) -> Comparison:
     """Run every scenario ``replications`` times with common random numbers.
 
     ``scenarios`` is a dict label → Scenario (or a list, labelled by scenario names). The first
@@ -270,8 +298,15 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     mean), batches of further replications are run until the 95% interval of every
     ``target_kpis`` in every scenario is that narrow, or ``max_replications`` is reached
     (default 100 × ``replications``); ``Comparison.target_met`` says which.
+
+    ``executor``: ``"serial"``, ``"processes"`` (a pool of ``jobs`` workers for this call),
+    an executor kept across calls (``with crmsim.executor(jobs=2) as ex: compare(...,
+    executor=ex)``) or a ``dask.distributed.Client``. Workers send back the KPIs only;
+    ``tables=True`` (or a list of names, e.g. ``["events", "customers"]``) also brings back
+    those tables of every replication, in :attr:`Comparison.tables`.
     """
     _check_replications(replications)
+    asked = _tables_asked(tables)
     if not isinstance(scenarios, dict):
         scenarios = {sc.name: sc for sc in scenarios}
     if not scenarios:
@@ -290,15 +325,22 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     if limit < replications:
         raise ScenarioError(f"max_replications = {limit}: must be >= replications "
                             f"({replications})")
+    with executors.using(executor, jobs) as place:  # one pool for every batch
+        return _replicate(scenarios, replications, seed, place, progress, target_halfwidth,
+                          limit, target_kpis, asked)
+
+
+def _replicate(scenarios, replications, seed, place, progress, target_halfwidth, limit,
+               target_kpis, asked) -> Comparison:
     tasks: list[Task] = []
     outcomes: list[dict] = []
     done = 0
     batch = replications
     while True:
-        new = [Task(label, k, sc, seed) for label, sc in scenarios.items()
+        new = [Task(label, k, sc, seed, tables=asked) for label, sc in scenarios.items()
                for k in range(done, done + batch)]
         try:
-            outcomes += execute(new, executor, jobs, progress)
+            outcomes += execute(new, place, None, progress)
         except Interrupted as stop:
             if stop.finished is not None:
                 stop.finished += len(outcomes)
@@ -307,7 +349,10 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
         tasks += new
         done += batch
         kpis, failures = _collect(tasks, outcomes)
-        result = Comparison(kpis, failures, dict(scenarios), seed, done, target_halfwidth)
+        _raise_table_errors(failures)
+        result = Comparison(kpis, failures, dict(scenarios), seed, done, target_halfwidth,
+                            tables={(t.label, t.replication): o["tables"]
+                                    for t, o in zip(tasks, outcomes) if "tables" in o})
         if target_halfwidth is None:
             return result
         result.target_met = result.precise(target_halfwidth, target_kpis)
@@ -315,6 +360,15 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
         if result.target_met or done >= limit or hopeless:
             return result
         batch = min(done, limit - done)  # double, up to the limit
+
+
+def _raise_table_errors(failures: pd.DataFrame) -> None:
+    """A table name that no run has is the caller's mistake, not a failed replication."""
+    marker = "ScenarioError: tables = "
+    asked_wrong = failures["error"].astype(str).str.contains(marker, regex=False)
+    if asked_wrong.any():
+        message = failures["error"][asked_wrong].iloc[0]
+        raise ScenarioError(message[message.index(marker) + len("ScenarioError: "):])
 
 
 def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, seed: int = 0,
@@ -339,7 +393,8 @@ def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, see
         variant = scenario.with_overrides(point, source="grid")
         label = ", ".join(f"{k}={v}" for k, v in point.items())
         tasks.extend(Task(label, k, variant, seed, point) for k in range(replications))
-    kpis, failures = _collect(tasks, execute(tasks, executor, jobs, progress))
+    with executors.using(executor, jobs) as place:
+        kpis, failures = _collect(tasks, execute(tasks, place, None, progress))
     kpis = kpis.drop(columns="scenario")
     kpis.attrs["failures"] = failures.to_dict("records")
     return kpis

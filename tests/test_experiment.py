@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import crmsim
 import crmsim.experiment as experiment
 from crmsim.errors import ScenarioError
 from crmsim.experiment import compare, sweep
@@ -38,14 +41,71 @@ def test_serial_and_processes_agree_exactly(pair):
     pd.testing.assert_frame_equal(serial.kpis, pooled.kpis)
 
 
+def _assert_same_tables(expected: experiment.Comparison, got: experiment.Comparison) -> None:
+    assert list(got.tables) == list(expected.tables) and expected.tables
+    for run, tables in expected.tables.items():
+        assert list(got.tables[run]) == list(tables)
+        for name, table in tables.items():
+            pd.testing.assert_frame_equal(got.tables[run][name], table, check_exact=True)
+
+
+def test_a_kept_executor_reuses_its_workers_and_gives_identical_tables(pair):
+    """One pool across calls (the same worker processes), the same tables as a serial run,
+    KPIs only unless tables are asked for."""
+    serial = compare(pair, replications=3, seed=9, progress=False, tables=True)
+    assert set(serial.tables[("better", 2)]) >= {"events", "customers", "timeseries"}
+    with crmsim.executor(jobs=2) as ex:
+        first = compare(pair, replications=3, seed=9, executor=ex, progress=False, tables=True)
+        workers = ex.pids
+        second = compare(pair, replications=3, seed=9, executor=ex, progress=False)
+        grid = sweep(pair["base"], {"service.agents": [2, 3]}, replications=2, seed=9,
+                     executor=ex, progress=False)
+        assert len(workers) == 2 and ex.pids == workers  # the same processes every call
+        with pytest.raises(ScenarioError, match="jobs = 3: this executor has 2"):
+            compare(pair, replications=1, executor=ex, jobs=3, progress=False)
+    assert ex.closed and ex.pids == []
+    with pytest.raises(ScenarioError, match="closed"):
+        compare(pair, replications=1, executor=ex, progress=False)
+    _assert_same_tables(serial, first)
+    pd.testing.assert_frame_equal(serial.kpis, first.kpis)
+    pd.testing.assert_frame_equal(serial.kpis, second.kpis)
+    assert second.tables == {}  # KPIs only by default
+    pd.testing.assert_frame_equal(grid, sweep(pair["base"], {"service.agents": [2, 3]},
+                                              replications=2, seed=9, progress=False))
+
+
+def test_a_scenario_travels_once_and_a_replication_as_its_seed(pair):
+    """Each distinct scenario is pickled once per call; a task carries no scenario."""
+    from crmsim.executors import _run_shipped, _ship
+
+    tasks = [experiment.Task(label, k, sc, 5) for label, sc in pair.items() for k in range(6)]
+    shipped = _ship(tasks)
+    blobs = {id(blob) for _, _, blob in shipped}
+    assert len(blobs) == 2  # one pickle per scenario, shared by its six tasks
+    assert all(shell.scenario is None for shell, _, _ in shipped)
+    scenario_bytes = len(pickle.dumps(pair["base"]))
+    assert all(len(pickle.dumps(shell)) < scenario_bytes / 4 for shell, _, _ in shipped)
+    shell, key, blob = shipped[7]
+    assert _run_shipped(experiment.run_task, shell, key, blob) == experiment.run_task(tasks[7])
+
+
+def test_tables_asked_for_by_a_wrong_name(pair):
+    with pytest.raises(ScenarioError, match="no table 'event'.*tables: events, customers"):
+        compare(pair, replications=1, tables=["event"], progress=False)
+    with pytest.raises(ScenarioError, match="tables = 3"):
+        compare(pair, replications=1, tables=3, progress=False)
+
+
 def test_dask_local_cluster_agrees(pair):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
-            on_dask = compare(pair, replications=2, seed=9, executor=client, progress=False)
-    serial = compare(pair, replications=2, seed=9, progress=False)
+            on_dask = compare(pair, replications=2, seed=9, executor=client, progress=False,
+                              tables=True)
+    serial = compare(pair, replications=2, seed=9, progress=False, tables=True)
     pd.testing.assert_frame_equal(serial.kpis, on_dask.kpis)
+    _assert_same_tables(serial, on_dask)
 
 
 def test_replication_k_uses_the_same_child_seed_for_every_scenario(pair):
