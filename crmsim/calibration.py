@@ -40,7 +40,13 @@ from crmsim.analysis import (
     rfm_summary,
 )
 from crmsim.errors import ScenarioError
-from crmsim.transaction_log import REPORT_ITEMS, TIME_UNITS, TransactionLog, read_transactions
+from crmsim.transaction_log import (
+    REPORT_ITEMS,
+    TIME_UNITS,
+    TransactionLog,
+    option,
+    read_transactions,
+)
 
 PARAMS = ("r", "alpha", "a", "b", "p", "q", "gamma")
 
@@ -204,14 +210,15 @@ def calibrate(transactions, calibration_end, *, time_unit: str = "week",
     when = log.describe(end)
     if report["repeat_customers"] == 0:
         raise ScenarioError(
-            f"calibration_end = {when}: none of the {len(summary)} customers seen by then bought "
-            f"again (on a later day) before it; BG/NBD and Gamma-Gamma need repeat purchases — "
-            f"choose a later calibration_end or a log with repeat customers", log.source)
+            f"{option('calibration_end')} = {when}: none of the {len(summary)} customers seen by "
+            f"then bought again (on a later day) before it; BG/NBD and Gamma-Gamma need repeat "
+            f"purchases — choose a later {option('calibration_end')} or a log with repeat "
+            "customers", log.source)
     if report["spend_fit_customers"] < 2:
         raise ScenarioError(
-            f"calibration_end = {when}: {report['spend_fit_customers']} customer(s) with repeat "
-            f"purchases of a positive amount; the Gamma-Gamma spend model needs at least 2 — "
-            f"choose a later calibration_end", log.source)
+            f"{option('calibration_end')} = {when}: {report['spend_fit_customers']} customer(s) "
+            f"with repeat purchases of a positive amount; the Gamma-Gamma spend model needs at "
+            f"least 2 — choose a later {option('calibration_end')}", log.source)
 
     purchases = fit_bgnbd(summary)
     spend = fit_gamma_gamma(summary)
@@ -248,6 +255,6 @@ def _calibration_end(log: TransactionLog, value) -> float:
     if end < first or end > last:
         side = "before the first" if end < first else "after the last"
         raise ScenarioError(
-            f"calibration_end = {value!r} is {side} transaction in the log; allowed: from "
-            f"{log.describe(first)} to {log.describe(last)}", log.source)
+            f"{option('calibration_end')} = {value!r} is {side} transaction in the log; "
+            f"allowed: from {log.describe(first)} to {log.describe(last)}", log.source)
     return end

@@ -145,7 +145,10 @@ def cmd_run(args) -> int:
     scenario = _scenario_with_sets(args.scenario, args.set)
     _check_resources([scenario], 1)
     out = OutputFolder(args.out, args.force) if args.out else None
-    if args.db:  # a bad --db path fails before the run, not after it
+    if args.overwrite and args.db is None:
+        raise ScenarioError("--overwrite replaces an existing --db FILE; give --db FILE too, "
+                            "or leave --overwrite out")
+    if args.db is not None:  # a bad --db path (even '') fails before the run, not after it
         from crmsim.database import check_database_path
 
         check_database_path(args.db, args.overwrite, key="--db")
@@ -168,7 +171,7 @@ def cmd_run(args) -> int:
             out.adopt(save_run_plots(result, out.path))
             out.finish(manifest.build("run", {scenario.name: scenario}, args.seed))
         print(f"tables and plots written to {out.path}/")
-    if args.db:
+    if args.db is not None:
         result.to_duckdb(args.db, overwrite=args.overwrite)
         print(f"customer database written to {args.db} (query: crmsim.sql(path, \"SELECT ...\"))")
     return OK
@@ -415,35 +418,87 @@ def _json_ready(value):
     return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
 
 
+#: the largest standard error of a fitted parameter relative to its estimate that crmsim
+#: accepts before calling the fit degenerate (the data do not pin the parameter down)
+_MAX_RELATIVE_SE = 1e3
+
+
+def _check_fit(calibration, log: str) -> None:
+    """Refuse a fit the data do not support: an optimiser that did not converge, a Hessian
+    that is not invertible (standard errors NaN), a non-finite estimate."""
+    for model, info in calibration.diagnostics.items():
+        names = [k for k in calibration.fit.index if calibration.fit.loc[k, "model"] == model]
+        estimates = {k: calibration.params[k] for k in names}
+        shown = ", ".join(f"{k} {v:.3g}" for k, v in estimates.items())
+        why = None
+        if not all(math.isfinite(v) and v > 0 for v in estimates.values()):
+            why = "a parameter is not a finite positive number"
+        elif not info.get("hessian_ok", True):
+            why = ("the Hessian at the optimum is not invertible (no standard errors: the "
+                   "data do not pin the parameters down)")
+        elif not info.get("converged", True):
+            why = "the optimiser did not converge"
+        elif any(calibration.standard_errors[k] > _MAX_RELATIVE_SE * v
+                 for k, v in estimates.items()):
+            why = (f"a standard error is more than {_MAX_RELATIVE_SE:g} times its estimate "
+                   "(the data do not pin the parameters down)")
+        if why:
+            report = calibration.report
+            raise ScenarioError(
+                f"{log}: the {model} fit is degenerate ({shown}): {why}; "
+                f"{report.get('calibration_customers', 0)} customers, "
+                f"{report.get('repeat_customers', 0)} with repeat purchases, up to "
+                f"--calibration-end — give a longer log or a later --calibration-end")
+
+
+def _quiet_numpy():
+    import numpy as np
+
+    return np.errstate(all="ignore")
+
+
 def cmd_calibrate(args) -> int:
     """crmsim calibrate LOG.csv --calibration-end DATE [...] --out DIR: the digital twin."""
     import crmsim
+    from crmsim.transaction_log import cli_option_names
     from crmsim.twin import cached_population
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out = {args.out!r}: a file of that name exists; allowed: a "
-                            "folder (new or existing)")
     names = [n.strip() for n in args.columns.split(",")]
     if len(names) != 3 or not all(names):
         raise ScenarioError(f"--columns = {args.columns!r}: expected three column names, the "
                             "customer id, the date (or time) and the amount, e.g. "
                             "--columns id,date,amount")
-    calibration_end = _log_time(args.calibration_end)
-    calibration = crmsim.calibrate(
-        args.log, calibration_end, time_unit=args.time_unit, customer_col=names[0],
-        time_col=names[1], amount_col=names[2], duplicates=args.duplicates,
-        date_format=args.date_format)
-    cached_population(calibration)  # the twin must be buildable before anything is written
-    calibration.scenario  # noqa: B018 — validates the twin (e.g. q > 1) before writing
-    check = None
-    if args.holdout_end is not None:
-        check = crmsim.holdout(calibration, args.log, _log_time(args.holdout_end),
-                               replications=args.replications, seed=args.seed,
-                               progress=not args.quiet)
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise ScenarioError(f"--columns = {args.columns!r}: the column {twice!r} is named "
+                            "twice; allowed: three different columns, the customer id, the "
+                            "date (or time) and the amount")
+    if args.duplicates not in ("error", "keep", "drop"):
+        raise ScenarioError(f"--duplicates = {args.duplicates!r}; allowed: error, keep, drop")
+    calibration_end = _log_time(args.calibration_end, "--calibration-end")
+    holdout_end = (_log_time(args.holdout_end, "--holdout-end")
+                   if args.holdout_end is not None else None)
+    out = OutputFolder(args.out, args.force, record="fit.json")  # before the (long) fit
+    with cli_option_names():
+        calibration = crmsim.calibrate(
+            args.log, calibration_end, time_unit=args.time_unit, customer_col=names[0],
+            time_col=names[1], amount_col=names[2], duplicates=args.duplicates,
+            date_format=args.date_format)
+        if holdout_end is not None:  # --holdout-end checked against the log before the rest
+            from crmsim.holdout_check import closed_form_holdout
+
+            with warnings.catch_warnings(), _quiet_numpy():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                closed_form_holdout(calibration, args.log, holdout_end)
+        _check_fit(calibration, args.log)
+        cached_population(calibration)  # the twin must be buildable before anything is written
+        calibration.scenario  # noqa: B018 — validates the twin (e.g. q > 1) before writing
+        check = None
+        if holdout_end is not None:
+            check = crmsim.holdout(calibration, args.log, holdout_end,
+                                   replications=args.replications, seed=args.seed,
+                                   progress=not args.quiet)
     # everything is computed: now write
-    out.mkdir(parents=True, exist_ok=True)
-    yaml_path = calibration.to_yaml(out / "scenario.yaml")
     fit = {
         "source": calibration.source,
         "time_unit": calibration.time_unit,
@@ -459,21 +514,25 @@ def cmd_calibrate(args) -> int:
         "diagnostics": calibration.diagnostics,
         "read_options": calibration.read_options,
     }
-    (out / "fit.json").write_text(json.dumps(_json_ready(fit), indent=2, ensure_ascii=False),
-                                  encoding="utf-8")
+    with out.writing():
+        yaml_path = calibration.to_yaml(out.path / "scenario.yaml")
+        out.adopt(["scenario_population.parquet", "scenario.yaml"])
+        if check is not None:
+            out.write_text("holdout.json", json.dumps(_json_ready(check.summary), indent=2))
+            for name, frame in (("holdout_customers", check.customers.reset_index()),
+                                ("holdout_tracking", check.tracking),
+                                ("holdout_by_frequency", check.by_frequency.reset_index())):
+                with out.file(f"{name}.csv") as handle:
+                    frame.to_csv(handle, index=False)
+            from crmsim.plots import save_holdout_plots
+
+            out.adopt(save_holdout_plots(check, out.path))
+        out.finish_record(_json_ready(fit))  # fit.json last: the folder is complete
     print(f"calibrated {calibration.report['calibration_customers']} customers of {args.log} "
           f"up to {args.calibration_end} (time unit: {calibration.time_unit})")
     _print_table(calibration.fit)
     _print_table(calibration.report_table())
     if check is not None:
-        (out / "holdout.json").write_text(json.dumps(_json_ready(check.summary), indent=2),
-                                          encoding="utf-8")
-        check.customers.reset_index().to_csv(out / "holdout_customers.csv", index=False)
-        check.tracking.to_csv(out / "holdout_tracking.csv", index=False)
-        check.by_frequency.reset_index().to_csv(out / "holdout_by_frequency.csv", index=False)
-        from crmsim.plots import save_holdout_plots
-
-        save_holdout_plots(check, out)
         h = check.summary
         print(f"\nholdout to {args.holdout_end} ({h['holdout_length']:g} "
               f"{calibration.time_unit}s, {h['replications']} runs of the twin): repeat "
@@ -483,13 +542,21 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-def _log_time(text: str):
-    """A --calibration-end / --holdout-end value: a number for numeric logs, else the text
-    (a date)."""
+def _log_time(text: str, key: str):
+    """A --calibration-end / --holdout-end value: a finite number for numeric logs, else the
+    text (a date)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
+        if not text.strip():
+            raise ScenarioError(f"{key} = '': allowed: a date (e.g. 1997-09-30), or a finite "
+                                "number for a log of numeric times") from None
         return text
+    if not math.isfinite(value):
+        raise ScenarioError(f"{key} = {text}: not a finite number; allowed: a date (e.g. "
+                            "1997-09-30), or a finite number for a log of numeric times")
+    return value
+
 
 def cmd_tournament(args) -> int:
     from crmsim import tournament
@@ -668,11 +735,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duplicates", default="error", help="rows repeating an earlier row "
                    "exactly: error (default), keep (separate purchases) or drop (copies)")
     p.add_argument("--date-format", help="e.g. %%d/%%m/%%Y when the dates are ambiguous")
-    p.add_argument("--replications", type=int, default=20, help="runs of the twin for the "
-                   "holdout check (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the holdout runs (default 0)")
-    p.add_argument("--out", required=True, help="folder for scenario.yaml, its population, "
-                   "fit.json and the holdout report")
+    p.add_argument("--replications", type=count_type, default=20, help="runs of the twin for "
+                   "the holdout check, an integer >= 1 (default 20)")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the holdout runs, an "
+                   "integer >= 0 (default 0)")
+    p.add_argument("--out", required=True, type=_folder, help="folder for scenario.yaml, its "
+                   "population, fit.json and the holdout report (a new or empty folder)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the twin already in --out (its files are removed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)
 

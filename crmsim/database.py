@@ -649,20 +649,38 @@ def build(con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
 
 def check_database_path(path, overwrite: bool = False, key: str = "path") -> Path:
     """The database file to write, or a :class:`~crmsim.errors.ScenarioError` that names
-    ``key``, the value and what is allowed: the folder must exist, the path must not be a
-    folder, and an existing file is replaced only with ``overwrite``."""
+    ``key``, the value and what is allowed: a file name (not empty, not ending in a separator,
+    not a folder) in an existing folder that can be written, and an existing file (or link)
+    is replaced only with ``overwrite``."""
+    text = os.fspath(path)
+    example = "e.g. out/shop.duckdb"
+    if not str(text).strip():
+        raise ScenarioError(f"{key} = '{text}': an empty file name; give a file name, "
+                            f"{example}")
     target = Path(path)
     if target.is_dir():
-        raise ScenarioError(f"{key} = '{path}' is a folder; give a file name, e.g. "
+        raise ScenarioError(f"{key} = '{text}' is a folder; give a file name, e.g. "
                             f"{target / 'shop.duckdb'}")
+    if str(text).endswith(("/", os.sep)):
+        raise ScenarioError(f"{key} = '{text}' ends in '{text[-1]}' (a folder name); give a file "
+                            f"name, e.g. {target / 'shop.duckdb'}")
     folder = target.parent
     if not folder.is_dir():
-        raise ScenarioError(f"{key} = '{path}': folder '{folder}' does not exist; create it "
+        raise ScenarioError(f"{key} = '{text}': folder '{folder}' does not exist; create it "
                             "first or choose a path in an existing folder")
-    if target.exists() and not overwrite:
+    if os.path.lexists(target) and not overwrite:
         how = "--overwrite" if key.startswith("--") else "overwrite=True"
-        raise ScenarioError(f"{key} = '{path}' exists already; choose a new file name, or pass "
+        what = "is a link" if target.is_symlink() else "exists already"
+        raise ScenarioError(f"{key} = '{text}' {what}; choose a new file name, or pass "
                             f"{how} to replace it")
+    probe = folder / f".{target.name}.{os.getpid()}.probe"
+    try:  # a real write tells more than permission bits (read-only mounts, /proc, quotas)
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    except OSError as err:
+        raise ScenarioError(f"{key} = '{text}': cannot write in folder '{folder}' "
+                            f"({err.strerror or err}); choose a folder you can write") from None
     return target
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 from crmsim.analysis import bgnbd_expected_purchases, bgnbd_probability_alive
 from crmsim.calibration import Calibration
 from crmsim.errors import ScenarioError
-from crmsim.transaction_log import TIME_UNITS, read_transactions
+from crmsim.transaction_log import TIME_UNITS, option, read_transactions
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def closed_form_holdout(calibration: Calibration, transactions, holdout_end, *,
     last = float(table["time"].max())
     if not end < stop <= last + 1e-9:
         raise ScenarioError(
-            f"holdout_end = {holdout_end!r}: allowed after the calibration end "
+            f"{option('holdout_end')} = {holdout_end!r}: allowed after the calibration end "
             f"({shifted.describe(end)}) and no later than the last transaction "
             f"({shifted.describe(last)})", log.source)
     if not period > 0:

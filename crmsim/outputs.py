@@ -66,9 +66,12 @@ class OutputFolder:
     and :meth:`finish` writes the manifest last.
     """
 
-    def __init__(self, path: str | Path, force: bool = False):
+    def __init__(self, path: str | Path, force: bool = False, record: str = MANIFEST):
         self.path = Path(path)
         self.force = force
+        #: the file, written last, whose presence means the folder holds a complete result
+        #: (``manifest.json``; ``fit.json`` for ``crmsim calibrate``); it lists the files
+        self.record = record
         self.written: list[str] = []
         self._created: list[Path] = []
         self._stale: set[str] = set()
@@ -89,8 +92,8 @@ class OutputFolder:
                 raise self._error(f"{what}, not a folder")
             if path.is_dir():
                 entries = [p.name for p in path.iterdir() if TEMP_MARK not in p.name]
-                if MANIFEST in entries and not self.force:
-                    raise self._error("already holds a run (manifest.json); pass --force to "
+                if self.record in entries and not self.force:
+                    raise self._error(f"already holds a run ({self.record}); pass --force to "
                                       "replace it, or choose a new folder")
                 if entries and not self.force:
                     raise self._error(f"is not empty ({len(entries)} entries) and holds no "
@@ -133,7 +136,7 @@ class OutputFolder:
         replaced = False
         try:
             self._created = self._make_folders()
-            old = self.path / MANIFEST
+            old = self.path / self.record
             if old.exists():  # --force: the folder stops claiming to hold a complete run
                 self._stale = _listed_files(old)
                 old.unlink()
@@ -148,7 +151,7 @@ class OutputFolder:
             self.abort()
             if replaced:  # what the CLI says about the folder when it was interrupted
                 err.output_note = (f"{self.path} no longer holds a complete run (the old "
-                                   "manifest was removed for --force)")
+                                   f"{self.record} was removed for --force)")
             raise
 
     def abort(self) -> None:
@@ -192,6 +195,18 @@ class OutputFolder:
             (self.path / name).unlink(missing_ok=True)
         files = {name: digest(self.path / name) for name in sorted(self.written)}
         return write({**manifest, "files": files}, self.path)
+
+    def finish_record(self, record: dict) -> Path:
+        """As :meth:`finish`, for a folder whose record is not ``manifest.json``: ``record``
+        (plain JSON data) is written as :attr:`record` with the digest of every file written."""
+        for name in self._stale - set(self.written) - {self.record}:
+            (self.path / name).unlink(missing_ok=True)
+        files = {name: digest(self.path / name) for name in sorted(self.written)}
+        path = self.path / self.record
+        with atomic_file(path) as handle:
+            handle.write(json.dumps({**record, "files": files}, indent=2,
+                                    ensure_ascii=False).encode("utf-8"))
+        return path
 
 
 #: the kinds of files crmsim writes into an output folder

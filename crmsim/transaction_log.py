@@ -27,9 +27,11 @@ Every row that is dropped or combined is counted in :attr:`TransactionLog.report
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +44,43 @@ from crmsim.errors import ScenarioError
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 
 DUPLICATES = ("error", "keep", "drop")
+
+#: the largest amount of one transaction: a larger one is an export error (a misplaced decimal
+#: point, a card number in the amount column), and the spend fit would be absurd
+MAX_AMOUNT = 1e12
+
+#: the command-line option of each reading option, for messages from ``crmsim calibrate``
+CLI_OPTIONS = {"time_unit": "--time-unit", "duplicates": "--duplicates",
+               "date_format": "--date-format", "calibration_end": "--calibration-end",
+               "holdout_end": "--holdout-end", "customer_col": "--columns",
+               "time_col": "--columns", "amount_col": "--columns"}
+_CLI = contextvars.ContextVar("crmsim_cli_option_names", default=False)
+
+
+@contextmanager
+def cli_option_names():
+    """While active, messages name the command line's options (``--duplicates keep``) rather
+    than the Python API's keywords (``duplicates='keep'``): ``crmsim calibrate`` reads the log
+    inside it."""
+    token = _CLI.set(True)
+    try:
+        yield
+    finally:
+        _CLI.reset(token)
+
+
+def option(name: str) -> str:
+    """The name of a reading option as the user gave it: ``duplicates`` or ``--duplicates``."""
+    return CLI_OPTIONS.get(name, name) if _CLI.get() else name
+
+
+def suggest(name: str, value: str) -> str:
+    """How to give an option: ``duplicates='keep'`` or ``--duplicates keep``."""
+    if not _CLI.get():
+        return f"{name}={value if value == '...' else repr(value)}"
+    shown = value if value == "..." or value.isidentifier() else repr(value)
+    return f"{CLI_OPTIONS.get(name, name)} {shown}"
+
 
 #: what each count in :attr:`TransactionLog.report` means
 REPORT_ITEMS = {
@@ -86,18 +125,19 @@ class TransactionLog:
             if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
                     value, bool) and np.isfinite(value):
                 return float(value)
-            raise ScenarioError(f"{name} = {value!r}: the log's times are numbers (in "
-                                f"{self.time_unit}s), so {name} must be a number too",
-                                self.source)
+            raise ScenarioError(f"{option(name)} = {_plain(value)}: the log's times are numbers "
+                                f"(in {self.time_unit}s), so {option(name)} must be a finite "
+                                "number too", self.source)
         if isinstance(value, (int, float, np.integer, np.floating)):
-            raise ScenarioError(f"{name} = {value!r}: the log's times are dates, so {name} "
-                                f"must be a date, e.g. '{self.origin.date()}'", self.source)
+            raise ScenarioError(f"{option(name)} = {_plain(value)}: the log's times are dates, "
+                                f"so {option(name)} must be a date, e.g. "
+                                f"'{self.origin.date()}'", self.source)
         try:
             stamp = pd.Timestamp(value)
         except (ValueError, TypeError):
             stamp = pd.NaT
         if pd.isna(stamp):
-            raise ScenarioError(f"{name} = {value!r} is not a date; allowed: a date in any "
+            raise ScenarioError(f"{option(name)} = {value!r} is not a date; allowed: a date in any "
                                 f"format pandas reads, e.g. '{self.origin.date()}'", self.source)
         if stamp.tzinfo is not None:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
@@ -133,9 +173,10 @@ def read_transactions(transactions, *, time_unit: str = "week",
     """
     frame, source, line_offset = _load(transactions)
     if duplicates not in DUPLICATES:
-        raise ScenarioError(f"duplicates = {duplicates!r}; allowed: {', '.join(DUPLICATES)}",
-                            source)
+        raise ScenarioError(f"{option('duplicates')} = {duplicates!r}; allowed: "
+                            f"{', '.join(DUPLICATES)}", source)
     columns = {"customer_col": customer_col, "time_col": time_col, "amount_col": amount_col}
+    _check_distinct(columns, source)
     _check_columns(frame, columns, source)
     if len(frame) == 0:
         raise ScenarioError("the log has no transactions (a header but no rows); expected one "
@@ -174,8 +215,9 @@ def read_transactions(transactions, *, time_unit: str = "week",
                 f"{count} rows repeat an earlier row exactly (first: {where(position)} repeats "
                 f"{where(earlier)}: {customer_col} {row[customer_col]!r}, {time_col} "
                 f"{row[time_col]!r}, {amount_col} {row[amount_col]!r}); say what they are: "
-                f"duplicates='keep' (separate purchases; the published CDNOW analyses keep "
-                f"them) or duplicates='drop' (copies of one purchase)", source)
+                f"{suggest('duplicates', 'keep')} (separate purchases; the published CDNOW "
+                f"analyses keep them) or {suggest('duplicates', 'drop')} (copies of one "
+                "purchase)", source)
         if duplicates == "drop":
             keep = ~repeated
             report["duplicate_rows_dropped"] = count
@@ -198,6 +240,9 @@ def _load(transactions):
         return transactions, "transactions", None
     if isinstance(transactions, (str, os.PathLike)):
         path = os.fspath(transactions)
+        if os.path.isdir(path):
+            raise ScenarioError(f"{path!r} is a folder, not a file; expected a CSV "
+                                "transaction log", path)
         if not os.path.isfile(path):
             raise ScenarioError(f"no such file: {path!r}; expected a CSV transaction log",
                                 path)
@@ -216,6 +261,21 @@ def _load(transactions):
                         "DataFrame or the path of a CSV file")
 
 
+def _check_distinct(columns: dict[str, str], source: str) -> None:
+    """The customer id, the date and the amount must be three different columns."""
+    named = list(columns.values())
+    twice = next((name for name in named if named.count(name) > 1), None)
+    if twice is None:
+        return
+    if _CLI.get():
+        given = f"--columns {','.join(map(str, named))}"
+    else:
+        given = " and ".join(f"{k}={v!r}" for k, v in columns.items() if v == twice)
+    raise ScenarioError(f"{given}: the column {twice!r} is named twice; allowed: three "
+                        "different columns, the customer id, the date (or time) and the "
+                        "amount", source)
+
+
 def _check_columns(frame: pd.DataFrame, columns: dict[str, str], source: str) -> None:
     present = [str(c) for c in frame.columns]
     missing = [(arg, name) for arg, name in columns.items() if name not in frame.columns]
@@ -223,8 +283,19 @@ def _check_columns(frame: pd.DataFrame, columns: dict[str, str], source: str) ->
         return
     unused = [c for c in present if c not in columns.values()]
     parts = []
+    roles = list(columns)
     for arg, name in missing:
         close = difflib.get_close_matches(str(name), unused, n=1, cutoff=0.3)
+        if _CLI.get():
+            ordinal = ("1st", "2nd", "3rd")[roles.index(arg)] if arg in roles else "?"
+            if close:
+                fixed = ",".join(close[0] if k == arg else str(v) for k, v in columns.items())
+                hint = f" — did you mean --columns {fixed}?"
+            else:
+                hint = " — name the log's columns with --columns ID,DATE,AMOUNT"
+            parts.append(f"no column {name!r} (the {ordinal} name of --columns "
+                         f"{','.join(map(str, columns.values()))}){hint}")
+            continue
         hint = f" — did you mean {arg}={close[0]!r}?" if close else f" — name it with {arg}=..."
         parts.append(f"no column {name!r} ({arg}){hint}")
     raise ScenarioError("; ".join(parts) + f"; the log's columns are: {', '.join(present)}",
@@ -237,9 +308,18 @@ def _amounts(column: pd.Series, name: str, where, source: str) -> np.ndarray:
     if bad.any():
         first = int(np.argmax(bad))
         raw = column.iloc[first]
-        what = "is missing" if pd.isna(raw) else f"{raw!r} is not a number"
+        what = ("is missing" if pd.isna(raw) else f"{_plain(raw)} is not a number"
+                if not isinstance(raw, (int, float, np.integer, np.floating))
+                else f"is not a finite number: {_plain(raw)}")
         raise ScenarioError(f"{where(first)}: {name} {what} ({int(bad.sum())} such rows); "
                             "allowed: numbers ≥ 0", source)
+    huge = values > MAX_AMOUNT
+    if huge.any():
+        first = int(np.argmax(huge))
+        raise ScenarioError(f"{where(first)}: {name} {values[first]:g} is above the limit "
+                            f"{MAX_AMOUNT:g} ({int(huge.sum())} such rows); allowed: amounts "
+                            f"from 0 to {MAX_AMOUNT:g} (an export error? a misplaced decimal "
+                            "point?)", source)
     negative = values < 0
     if negative.any():
         first = int(np.argmax(negative))
@@ -257,7 +337,7 @@ def _times(column: pd.Series, name: str, time_unit: str, date_format, where, sou
                             source)
     if pd.api.types.is_numeric_dtype(column):
         if not isinstance(time_unit, str) or not time_unit:
-            raise ScenarioError(f"time_unit = {time_unit!r}; allowed: a label such as "
+            raise ScenarioError(f"{option('time_unit')} = {time_unit!r}; allowed: a label such as "
                                 f"{', '.join(TIME_UNITS)}", source)
         values = column.to_numpy(dtype=float)
         bad = ~np.isfinite(values)
@@ -268,7 +348,7 @@ def _times(column: pd.Series, name: str, time_unit: str, date_format, where, sou
                                 source)
         return values, None
     if time_unit not in TIME_UNITS:
-        raise ScenarioError(f"time_unit = {time_unit!r}; allowed for a log of dates: "
+        raise ScenarioError(f"{option('time_unit')} = {time_unit!r}; allowed for a log of dates: "
                             f"{', '.join(TIME_UNITS)}", source)
     dates, how = _parse_dates(column, date_format, name, where, source)
     bad = dates.isna().to_numpy()
@@ -278,7 +358,7 @@ def _times(column: pd.Series, name: str, time_unit: str, date_format, where, sou
         what = "is missing" if pd.isna(raw) else f"{raw!r} is not a date {how}"
         raise ScenarioError(f"{where(first)}: {name} {what} ({int(bad.sum())} such rows); "
                             "allowed: dates in one format pandas reads (or say which with "
-                            "date_format=...), or numbers", source)
+                            f"{suggest('date_format', '...')}), or numbers", source)
     if dates.dt.tz is not None:
         dates = dates.dt.tz_localize(None)
     days = dates.dt.normalize()
@@ -298,7 +378,8 @@ def _parse_dates(column: pd.Series, date_format, name, where, source):
     if pd.api.types.is_datetime64_any_dtype(column):
         return column, ""
     if date_format is not None:
-        return _to_datetime(column, date_format), f"in date_format {date_format!r}"
+        return (_to_datetime(column, date_format),
+                f"in {option('date_format')} {date_format!r}")
     present = column.dropna()
     if present.empty:
         return pd.Series(pd.NaT, index=column.index), ""
@@ -311,7 +392,8 @@ def _parse_dates(column: pd.Series, date_format, name, where, source):
     if month_first is None:
         raise ScenarioError(f"{where(position)}: {name} {sample!r} is not a date in a format "
                             "pandas recognises; allowed: dates (say the format with "
-                            "date_format=..., e.g. '%d-%m-%y') or numbers", source)
+                            f"{suggest('date_format', '...')}, e.g. '%d-%m-%y') or numbers",
+                            source)
     year_first = month_first.startswith("%Y")
     if year_first or day_first is None or day_first == month_first:
         return _to_datetime(column, month_first),             f"in the format {month_first!r} of {where(position)} ({sample!r})"
@@ -320,7 +402,8 @@ def _parse_dates(column: pd.Series, date_format, name, where, source):
     if month_ok and day_ok and not by_month.equals(by_day):
         raise ScenarioError(f"{name} values such as {sample!r} ({where(position)}) read both as "
                             f"{month_first!r} and as {day_first!r}; say which with "
-                            f"date_format={day_first!r} or date_format={month_first!r}", source)
+                            f"{suggest('date_format', day_first)} or "
+                            f"{suggest('date_format', month_first)}", source)
     chosen = day_first if day_ok and not month_ok else month_first
     dates = by_day if chosen == day_first else by_month
     return dates, f"in the format {chosen!r} of {where(position)} ({sample!r})"
@@ -335,3 +418,12 @@ def _to_datetime(column: pd.Series, date_format: str) -> pd.Series:
         except (ValueError, TypeError):
             return pd.Series(pd.NaT, index=column.index)
     return dates
+
+
+def _plain(value) -> str:
+    """A value for a message: ``inf``, ``nan``, ``7``, ``'abc'`` (not ``np.float64(inf)``)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value)

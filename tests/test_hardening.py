@@ -127,6 +127,28 @@ BAD_INPUTS = {
                           ["old: already holds a run", "--force"]),
     "--out not empty": ({"mine/notes.txt": "x"}, ["run", "retail_baseline", "--out", "mine"],
                         ["mine: is not empty", "--force"]),
+    "--db empty": ({}, ["run", "retail_baseline", "--db", ""],
+                   ["--db = ''", "an empty file name"]),
+    "--db ends in /": ({}, ["run", "retail_baseline", "--db", "newdir/"],
+                       ["--db = 'newdir/' ends in '/'", "give a file name"]),
+    "--db cannot be written": ({}, ["run", "retail_baseline", "--db", "/proc/shop.duckdb"],
+                               ["--db = '/proc/shop.duckdb'", "cannot write in folder '/proc'"]),
+    "--db is a folder": ({"dbdir/x": "x"}, ["run", "retail_baseline", "--db", "dbdir"],
+                         ["--db = 'dbdir' is a folder"]),
+    "--overwrite without --db": ({}, ["run", "retail_baseline", "--overwrite"],
+                                 ["--overwrite", "give --db FILE too"]),
+    "calibrate log is a folder": ({"logs/x": "x"}, ["calibrate", "logs", "--calibration-end",
+                                                    "1997-09-30", "--out", "twin"],
+                                  ["'logs' is a folder, not a file"]),
+    "calibrate --out holds a twin": ({"log.csv": "customer_id,time,amount\n1,1,2\n",
+                                      "twin/fit.json": "{}"},
+                                     ["calibrate", "log.csv", "--calibration-end", "1",
+                                      "--out", "twin"],
+                                     ["twin: already holds a run (fit.json)", "--force"]),
+    "calibrate --out not empty": ({"log.csv": "customer_id,time,amount\n1,1,2\n",
+                                   "twin/notes.txt": "x"},
+                                  ["calibrate", "log.csv", "--calibration-end", "1",
+                                   "--out", "twin"], ["twin: is not empty", "--force"]),
 }
 
 
@@ -507,6 +529,16 @@ def test_a_signal_while_writing_removes_what_was_written(monkeypatch, tmp_path, 
     assert main([*run, "--force"]) == 143
     assert "no longer holds a complete run" in capsys.readouterr().err
     assert not (out / "manifest.json").exists()
+
+
+def test_a_dangling_db_link_is_refused_without_overwrite(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shop.duckdb").symlink_to(tmp_path / "nowhere")
+    assert main(["run", "retail_baseline", *SMALL[:4], "--db", "shop.duckdb"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--db = 'shop.duckdb' is a link" in err, err
+    assert "--overwrite" in err and (tmp_path / "shop.duckdb").is_symlink()
+    assert _files(tmp_path) == {"shop.duckdb"}
 
 
 def test_force_replaces_a_run_and_removes_its_stale_files(tmp_path, capsys):

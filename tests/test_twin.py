@@ -430,9 +430,33 @@ GOOD_LOG = ("customer_id,date,amount\n1,2020-01-01,10\n1,2020-02-01,12\n2,2020-0
      [], "bought again"),
     ("", [], "the file is empty"),
     (GOOD_LOG, ["--columns", "customer_id,date"], "--columns = 'customer_id,date'"),
-    (GOOD_LOG, ["--time-unit", "fortnight"], "time_unit = 'fortnight'"),
-    (GOOD_LOG, ["--duplicates", "maybe"], "duplicates = 'maybe'"),
-    (GOOD_LOG, ["--holdout-end", "2020-01-15"], "holdout_end"),
+    (GOOD_LOG, ["--time-unit", "fortnight"], "--time-unit = 'fortnight'"),
+    (GOOD_LOG, ["--duplicates", "maybe"], "--duplicates = 'maybe'"),
+    (GOOD_LOG, ["--holdout-end", "2020-01-15"], "--holdout-end = '2020-01-15'"),
+    (GOOD_LOG, ["--columns", "date,date,amount"], "the column 'date' is named twice"),
+    (GOOD_LOG, [], "degenerate"),  # 3 customers: the Hessian is not invertible
+    (GOOD_LOG.replace(",12\n", ",1e30\n"), [], "line 3: amount 1e+30 is above the limit"),
+    (GOOD_LOG.replace(",12\n", ",1e308\n"), [], "line 3: amount 1e+308 is above the limit"),
+    (GOOD_LOG.replace(",12\n", ",inf\n"), [], "line 3: amount is not a finite number: inf"),
+    (GOOD_LOG, ["--calibration-end", "nan"], "--calibration-end = nan: not a finite number"),
+    (GOOD_LOG, ["--calibration-end", "inf"], "--calibration-end = inf: not a finite number"),
+    ("customer_id,time,amount\n1,1,2\n", ["--calibration-end", "nan"],
+     "--calibration-end = nan: not a finite number"),
+    (GOOD_LOG, ["--columns", "customer_id,day,amount"],
+     "no column 'day' (the 2nd name of --columns customer_id,day,amount) — did you mean "
+     "--columns customer_id,date,amount?"),
+    ("customer_id,date\n1,2020-01-01\n", [],
+     "no column 'amount' (the 3rd name of --columns customer_id,date,amount)"),
+    (GOOD_LOG.replace("2020-02-01", "2020-13-45"), [], "say which with --date-format ..."),
+    (GOOD_LOG, ["--date-format", "%d/%m/%Y"], "is not a date in --date-format '%d/%m/%Y'"),
+    (GOOD_LOG.replace("2020-01-01", "01/02/2020").replace("2020-02-01", "02/03/2020")
+     .replace("2020-01-05", "01/04/2020").replace("2020-02-03", "03/02/2020")
+     .replace("2020-01-10", "01/05/2020").replace("2020-03-01", "03/06/2020"),
+     ["--calibration-end", "2020-02-15"], "--date-format '%d/%m/%Y' or --date-format"),
+    (GOOD_LOG + "3,2020-03-01,4\n", [], "--duplicates keep (separate purchases"),
+    (GOOD_LOG, ["--seed", "-1"], "--seed: -1: must be an integer >= 0"),
+    (GOOD_LOG, ["--replications", "0"], "--replications: 0: must be an integer >= 1"),
+    (GOOD_LOG, ["--out", "/proc/crmsim-twin"], "/proc/crmsim-twin: cannot write there"),
 ])
 def test_cli_calibrate_bad_input_is_one_line_exit_2_nothing_written(write, tmp_path, capsys,
                                                                     text, options, expected):
@@ -441,11 +465,15 @@ def test_cli_calibrate_bad_input_is_one_line_exit_2_nothing_written(write, tmp_p
     args = ["calibrate", str(log), "--calibration-end", "2020-02-15", "--columns",
             "customer_id,date,amount", "--out", str(out), "--quiet", *options]
     code = main(args)
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert code == 2
-    assert err.startswith("crmsim: error: ") and err.count("\n") == 1, err
+    assert err.startswith(("crmsim: error: ", "crmsim calibrate: error: ")), err
+    assert err.count("\n") == 1, err
     assert expected in err, err
+    assert "Traceback" not in err + captured.out
     assert not out.exists()
+    assert {p.name for p in tmp_path.rglob("*")} == {"log.csv"}  # nothing written
 
 
 def test_every_policy_runs_on_the_twin(cdnow):
