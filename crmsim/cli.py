@@ -6,7 +6,7 @@
     crmsim rerun DIR/manifest.json
     crmsim validate [--only NAME] [--seed N] [--set key=value]...
     crmsim calibrate LOG.csv --calibration-end DATE [--holdout-end DATE] [--time-unit week]
-                     [--columns id,date,amount] [--duplicates keep|drop|error] --out DIR
+                     [--columns id,date,amount] [--duplicates keep|drop|error] --out DIR [--force]
     crmsim scenarios [list [--folder DIR] | show FILE | schema]
     crmsim tournament CLASS.yaml SUBMISSIONS/ [--out DIR] | --example DIR
     crmsim dashboard [--port N] [--workers N] [--league DIR]

@@ -476,6 +476,26 @@ def test_cli_calibrate_bad_input_is_one_line_exit_2_nothing_written(write, tmp_p
     assert {p.name for p in tmp_path.rglob("*")} == {"log.csv"}  # nothing written
 
 
+def test_cli_calibrate_refuses_an_existing_twin_and_replaces_it_with_force(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text("".join(CDNOW.read_text().splitlines(keepends=True)[:600]))
+    out = tmp_path / "twin"
+    base = ["calibrate", str(log), "--calibration-end", "1997-09-30", "--columns",
+            "customer_id,date,amount", "--duplicates", "keep", "--out", str(out), "--quiet"]
+    assert main([*base, "--holdout-end", "1998-03-30", "--replications", "1"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "holdout.json" in before and "fit.json" in before
+    capsys.readouterr()
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds a run (fit.json)" in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
+    assert main([*base, "--force"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {"scenario.yaml", "scenario_population.parquet", "fit.json"}  # stale gone
+    assert set(json.loads((out / "fit.json").read_text())["files"]) == names - {"fit.json"}
+
+
 def test_every_policy_runs_on_the_twin(cdnow):
     """The twin is an ordinary scenario: desk, points, tiering, warning, win-back, birthday
     coupons, a rival and paid acquisition all run on it together."""
