@@ -48,7 +48,7 @@ from crmsim.errors import (
     raise_if_interrupted,
     signal_name,
 )
-from crmsim.executors import Executor, connect
+from crmsim.executors import Executor, check_address, connect
 from crmsim.experiment import format_number, interval_text
 from crmsim.outputs import OutputFolder
 from crmsim.results import KPI_DESCRIPTIONS
@@ -124,7 +124,7 @@ def _executor(args) -> Executor:
     command: sequential batches, several grid points), this process for --jobs 1, or the
     dask cluster at --scheduler (connected first, closed at the end)."""
     address = getattr(args, "scheduler", None)
-    if address:
+    if address is not None:
         return Executor("dask", client=connect(address, key="--scheduler"), own_client=True)
     return Executor("processes" if _jobs(args) > 1 else "serial", jobs=_jobs(args))
 
@@ -556,6 +556,22 @@ def _integer(minimum: int):
     return parse
 
 
+#: the most worker processes --jobs may ask for: more than a few per core only costs memory
+MAX_JOBS = 4 * (os.cpu_count() or 1)
+
+
+def _jobs_count(text: str) -> int:
+    value = _integer(1)(text)
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{value}: must be an integer from 1 to {MAX_JOBS} (4 worker processes per CPU; "
+            f"this machine has {os.cpu_count() or 1})")
+    return value
+
+
+_jobs_count.__name__ = "integer"
+
+
 def _positive_fraction(text: str) -> float:
     try:
         value, shown = float(text), text
@@ -600,8 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace the run already in --out (its files are removed)")
 
     def add_executor(p):
-        p.add_argument("--jobs", type=count_type, default=None,
-                       help="worker processes, an integer >= 1 (default 1)")
+        p.add_argument("--jobs", type=_jobs_count, default=None,
+                       help=f"worker processes, an integer from 1 to {MAX_JOBS} (default 1)")
         p.add_argument("--scheduler", help="address of a dask.distributed scheduler, "
                        "e.g. tcp://10.0.0.5:8786")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -714,10 +730,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, or a bad option (already printed on one line)
         return done.code if isinstance(done.code, int) else OK if done.code is None else 2
-    if getattr(args, "scheduler", None) and args.jobs is not None:
-        print(f"crmsim: error: --jobs {args.jobs} has no effect with --scheduler (the "
-              "scheduler's workers run the replications)", file=sys.stderr)
-        return USAGE_ERROR
+    if getattr(args, "scheduler", None) is not None:
+        if args.jobs is not None:
+            print(f"crmsim: error: --jobs {args.jobs} has no effect with --scheduler (the "
+                  "scheduler's workers run the replications)", file=sys.stderr)
+            return USAGE_ERROR
+        try:  # the address's form, before any work; the connection comes later
+            check_address(args.scheduler, key="--scheduler")
+        except ScenarioError as err:
+            print(f"crmsim: error: {err}", file=sys.stderr)
+            return USAGE_ERROR
     with _signals_interrupt(), _worker_warnings_as_lines():
         try:
             code = args.func(args)
