@@ -498,7 +498,10 @@ def cmd_tournament(args) -> int:
         if args.class_file or args.submissions:
             raise ScenarioError("--example DIR writes an example class; give it alone, e.g. "
                                 "crmsim tournament --example class_demo")
-        paths = tournament.write_example(args.example)
+        if args.out or args.jobs is not None or args.scheduler is not None:
+            raise ScenarioError("--example DIR only writes an example class; --out, --jobs "
+                                "and --scheduler are for running one")
+        paths = tournament.write_example(args.example, force=args.force)
         folder = Path(args.example)
         written = ", ".join(str(p.relative_to(folder)) for p in paths)
         print(f"example class written to {folder}/: {written}")
@@ -509,10 +512,12 @@ def cmd_tournament(args) -> int:
         raise ScenarioError("crmsim tournament needs CLASS.yaml and a SUBMISSIONS folder (or "
                             "--example DIR to write an example class)")
     out = OutputFolder(args.out, args.force) if args.out else None
+    klass = tournament.load_class(args.class_file)  # before connecting or starting workers
+    entries, invalid = tournament.read_submissions(klass, args.submissions)
+    _check_resources([e.scenario for e in entries], _jobs(args))
     with _executor(args) as executor:
-        result = tournament.run_tournament(args.class_file, args.submissions,
-                                           executor=executor,
-                                           progress=not args.quiet)
+        result = tournament.run_entries(klass, entries, invalid, executor=executor,
+                                        progress=not args.quiet)
     spec = result.klass.spec
     if len(result.invalid):
         print(f"{len(result.invalid)} submission(s) left out:", file=sys.stderr)
