@@ -157,11 +157,11 @@ def _probe(host: str, port: int, shown: str, key: str) -> None:
                 break
             first += chunk
     except OSError as err:
-        reason = "no reply" if isinstance(err, TimeoutError) else (
+        reason = f"no reply within {CONNECT_TIMEOUT} s" if isinstance(err, TimeoutError) else (
             getattr(err, "strerror", None) or str(err) or type(err).__name__)
         raise ScenarioError(f"{key} {shown}: cannot connect to a dask scheduler there: "
-                            f"something listens but it is not a dask scheduler ({reason} "
-                            f"within {CONNECT_TIMEOUT} s)") from None
+                            f"something listens but it is not a dask scheduler ({reason})"
+                            ) from None
     finally:
         sock.close()
     if len(first) < 8 or not 0 < int.from_bytes(first, "little") < 1000:
