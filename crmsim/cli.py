@@ -48,7 +48,7 @@ from crmsim.errors import (
     raise_if_interrupted,
     signal_name,
 )
-from crmsim.executors import Executor, connect
+from crmsim.executors import Executor, check_address, connect
 from crmsim.experiment import format_number, interval_text
 from crmsim.outputs import OutputFolder
 from crmsim.results import KPI_DESCRIPTIONS
@@ -124,7 +124,7 @@ def _executor(args) -> Executor:
     command: sequential batches, several grid points), this process for --jobs 1, or the
     dask cluster at --scheduler (connected first, closed at the end)."""
     address = getattr(args, "scheduler", None)
-    if address:
+    if address is not None:
         return Executor("dask", client=connect(address, key="--scheduler"), own_client=True)
     return Executor("processes" if _jobs(args) > 1 else "serial", jobs=_jobs(args))
 
@@ -565,7 +565,10 @@ def cmd_tournament(args) -> int:
         if args.class_file or args.submissions:
             raise ScenarioError("--example DIR writes an example class; give it alone, e.g. "
                                 "crmsim tournament --example class_demo")
-        paths = tournament.write_example(args.example)
+        if args.out or args.jobs is not None or args.scheduler is not None:
+            raise ScenarioError("--example DIR only writes an example class; --out, --jobs "
+                                "and --scheduler are for running one")
+        paths = tournament.write_example(args.example, force=args.force)
         folder = Path(args.example)
         written = ", ".join(str(p.relative_to(folder)) for p in paths)
         print(f"example class written to {folder}/: {written}")
@@ -576,10 +579,12 @@ def cmd_tournament(args) -> int:
         raise ScenarioError("crmsim tournament needs CLASS.yaml and a SUBMISSIONS folder (or "
                             "--example DIR to write an example class)")
     out = OutputFolder(args.out, args.force) if args.out else None
+    klass = tournament.load_class(args.class_file)  # before connecting or starting workers
+    entries, invalid = tournament.read_submissions(klass, args.submissions)
+    _check_resources([e.scenario for e in entries], _jobs(args))
     with _executor(args) as executor:
-        result = tournament.run_tournament(args.class_file, args.submissions,
-                                           executor=executor,
-                                           progress=not args.quiet)
+        result = tournament.run_entries(klass, entries, invalid, executor=executor,
+                                        progress=not args.quiet)
     spec = result.klass.spec
     if len(result.invalid):
         print(f"{len(result.invalid)} submission(s) left out:", file=sys.stderr)
@@ -621,6 +626,22 @@ def _integer(minimum: int):
 
     parse.__name__ = "integer"
     return parse
+
+
+#: the most worker processes --jobs may ask for: more than a few per core only costs memory
+MAX_JOBS = 4 * (os.cpu_count() or 1)
+
+
+def _jobs_count(text: str) -> int:
+    value = _integer(1)(text)
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{value}: must be an integer from 1 to {MAX_JOBS} (4 worker processes per CPU; "
+            f"this machine has {os.cpu_count() or 1})")
+    return value
+
+
+_jobs_count.__name__ = "integer"
 
 
 def _positive_fraction(text: str) -> float:
@@ -667,8 +688,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace the run already in --out (its files are removed)")
 
     def add_executor(p):
-        p.add_argument("--jobs", type=count_type, default=None,
-                       help="worker processes, an integer >= 1 (default 1)")
+        p.add_argument("--jobs", type=_jobs_count, default=None,
+                       help=f"worker processes, an integer from 1 to {MAX_JOBS} (default 1)")
         p.add_argument("--scheduler", help="address of a dask.distributed scheduler, "
                        "e.g. tcp://10.0.0.5:8786")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -784,10 +805,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, or a bad option (already printed on one line)
         return done.code if isinstance(done.code, int) else OK if done.code is None else 2
-    if getattr(args, "scheduler", None) and args.jobs is not None:
-        print(f"crmsim: error: --jobs {args.jobs} has no effect with --scheduler (the "
-              "scheduler's workers run the replications)", file=sys.stderr)
-        return USAGE_ERROR
+    if getattr(args, "scheduler", None) is not None:
+        if args.jobs is not None:
+            print(f"crmsim: error: --jobs {args.jobs} has no effect with --scheduler (the "
+                  "scheduler's workers run the replications)", file=sys.stderr)
+            return USAGE_ERROR
+        try:  # the address's form, before any work; the connection comes later
+            check_address(args.scheduler, key="--scheduler")
+        except ScenarioError as err:
+            print(f"crmsim: error: {err}", file=sys.stderr)
+            return USAGE_ERROR
     with _signals_interrupt(), _worker_warnings_as_lines():
         try:
             code = args.func(args)

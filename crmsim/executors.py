@@ -42,6 +42,7 @@ import pickle
 import signal
 import socket
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -131,40 +132,119 @@ def executor(kind: str | None = None, *, jobs: int | None = None,
     return made
 
 
-def connect(address: str, key: str = "scheduler"):
-    """A ``dask.distributed.Client`` connected to the scheduler at ``address``, failing within
-    seconds with one line (a :class:`ScenarioError` naming ``key``) when nobody answers."""
+#: seconds to wait for a scheduler's first reply, for the client's handshake, and for a worker
+CONNECT_TIMEOUT = 10
+WORKER_WAIT = 20
+
+
+def _probe(host: str, port: int, shown: str, key: str) -> None:
+    """Refuse, within seconds, an address where nothing listens or where something that is
+    not a dask scheduler answers. A dask scheduler speaks first: on a new connection it sends
+    its handshake, a frame count (8 bytes, little-endian) and the frames' lengths."""
+    try:
+        sock = socket.create_connection((host, port), timeout=5)
+    except OSError as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise ScenarioError(f"{key} {shown}: cannot connect to a dask scheduler there "
+                            f"({reason}); is one running? (start one with 'dask scheduler')"
+                            ) from None
+    try:
+        sock.settimeout(CONNECT_TIMEOUT)
+        first = b""
+        while len(first) < 8:
+            chunk = sock.recv(8 - len(first))
+            if not chunk:
+                break
+            first += chunk
+    except OSError as err:
+        reason = f"no reply within {CONNECT_TIMEOUT} s" if isinstance(err, TimeoutError) else (
+            getattr(err, "strerror", None) or str(err) or type(err).__name__)
+        raise ScenarioError(f"{key} {shown}: cannot connect to a dask scheduler there: "
+                            f"something listens but it is not a dask scheduler ({reason})"
+                            ) from None
+    finally:
+        sock.close()
+    if len(first) < 8 or not 0 < int.from_bytes(first, "little") < 1000:
+        said = first.decode("ascii", "replace").strip() or "nothing"
+        raise ScenarioError(f"{key} {shown}: cannot connect to a dask scheduler there: "
+                            f"something listens but it is not a dask scheduler (it said "
+                            f"{said[:20]!r})")
+
+
+def check_address(address: Any, key: str = "scheduler") -> tuple[str, str, int]:
+    """(protocol, host, port) of a scheduler address ``tcp://HOST:PORT`` (or ``tls://``), or a
+    :class:`ScenarioError` naming ``key``, the address and what is allowed."""
+    from crmsim.scenario import _short
+
+    shown = _short(address)
+    example = "e.g. tcp://10.0.0.5:8786 (the address 'dask scheduler' prints)"
+    if not isinstance(address, str) or not address.strip():
+        raise ScenarioError(f"{key} {shown}: an empty address; give tcp://HOST:PORT, {example}")
+    scheme, sep, location = address.partition("://")
+    if not sep:
+        raise ScenarioError(f"{key} {shown}: not a scheduler address; give tcp://HOST:PORT, "
+                            f"{example}")
+    if scheme not in ("tcp", "tls"):
+        raise ScenarioError(f"{key} {shown}: protocol {_short(scheme)} is not supported; "
+                            f"only tcp:// and tls:// addresses are, {example}")
+    host, colon, port_text = location.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or "/" in location:
+        raise ScenarioError(f"{key} {shown}: not HOST:PORT after {scheme}:// (a port number "
+                            f"is required), {example}")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ScenarioError(f"{key} {shown}: port {_short(port_text)} must be a number from "
+                            f"1 to 65535, {example}")
+    return scheme, host, int(port_text)
+
+
+def connect(address: str, key: str = "scheduler", worker_wait: float | None = None):
+    """A ``dask.distributed.Client`` connected to the scheduler at ``address`` with at least one
+    worker, failing within seconds with one line (a :class:`ScenarioError` naming ``key``) when
+    the address is malformed, nobody answers, what answers is not a dask scheduler, or no
+    worker joins within ``worker_wait`` seconds (default :data:`WORKER_WAIT`)."""
+    scheme, host, port = check_address(address, key)
     try:
         from distributed import Client
-        from distributed.comm import parse_address
-        from distributed.comm.addressing import parse_host_port
     except ImportError:
         raise ScenarioError(f"{key} needs dask.distributed: pip install "
                             "'crmsim[distributed]'") from None
     from crmsim.scenario import _short
 
-    shown = _short(address)
+    shown = address if len(address) <= 100 else _short(address)
+    if scheme == "tcp":
+        _probe(host, port, shown, key)
+    made: dict[str, Any] = {}
+
+    def handshake():
+        try:
+            made["client"] = Client(address, timeout=CONNECT_TIMEOUT)
+        except BaseException as err:  # noqa: BLE001 — any failure is "cannot connect"
+            made["error"] = err
+
+    thread = threading.Thread(target=handshake, name="crmsim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5)
+    if thread.is_alive() or "error" in made or "client" not in made:
+        err = made.get("error")
+        reason = f"no handshake within {CONNECT_TIMEOUT + 5} s" if err is None else " ".join(
+            f"{type(err).__name__}: {err}".split())[:200]
+        raise ScenarioError(f"{key} {shown}: cannot connect to a dask scheduler there "
+                            f"({reason})")
+    client = made["client"]
+    wait = WORKER_WAIT if worker_wait is None else worker_wait
     try:
-        scheme, location = parse_address(address)
-        host, port = parse_host_port(location)
-    except (ValueError, TypeError) as err:
-        raise ScenarioError(f"{key} {shown}: not a scheduler address ({err}); "
-                            "e.g. tcp://10.0.0.5:8786") from None
-    if scheme not in ("tcp", "tls", "ws", "wss"):
-        raise ScenarioError(f"{key} {shown}: protocol {scheme!r} is not "
-                            "supported here; use tcp://HOST:PORT (or tls, ws, wss)")
-    try:
-        socket.create_connection((host, port), timeout=5).close()
-    except OSError as err:
-        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
-        raise ScenarioError(f"{key} {address}: cannot connect ({reason}); is a "
-                            "scheduler running there? (start one with 'dask scheduler')"
+        client.wait_for_workers(1, timeout=wait)
+    except BaseException as err:  # noqa: BLE001 — closed below, then reported in one line
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)
+        if isinstance(err, (KeyboardInterrupt, Interrupted)):
+            raise
+        reason = "" if isinstance(err, TimeoutError) else f" ({type(err).__name__}: {err})"
+        raise ScenarioError(f"{key} {shown}: the scheduler has no workers (waited {wait:g} s "
+                            f"for one){reason}; start one with 'dask worker {address}'"
                             ) from None
-    try:
-        return Client(address, timeout=10)
-    except (OSError, TimeoutError) as err:
-        raise ScenarioError(f"{key} {address}: connected, but no dask scheduler answered "
-                            f"({err})") from None
+    return client
 
 
 class Executor:

@@ -62,7 +62,7 @@ from crmsim.errors import ScenarioError
 from crmsim.experiment import Comparison, compare, format_number, interval_text
 from crmsim.outputs import OutputFolder
 from crmsim.results import KPI_DESCRIPTIONS
-from crmsim.scenario import Scenario, load_scenario
+from crmsim.scenario import MAX_FILE_BYTES, Scenario, _short, load_scenario, parse_yaml
 
 #: the status words of the leaderboard (the English ones are also the CSV's values)
 LEADER = "leader"
@@ -107,6 +107,9 @@ class Constraint(BaseModel):
             number = float(limit)
         except ValueError:
             raise ValueError(f"{text!r}: the limit {limit!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{text!r}: the limit {limit!r} must be a finite number such as "
+                             "20000")
         return cls(kpi=_known_kpi(kpi, "constraint on"), op=op, limit=number)
 
     def holds(self, value: float) -> bool:
@@ -149,9 +152,9 @@ class Allowed(BaseModel):
     def check(self, key: str, value: Any) -> str | None:
         """The problem with ``value`` for ``key`` (None when it is allowed)."""
         if self.choices is not None:
-            if value not in self.choices:
+            if not any(_same(value, choice) for choice in self.choices):
                 return f"{key} = {value!r}: not allowed in this class; choose one of " \
-                       f"{', '.join(map(repr, self.choices))}"
+                       f"{', '.join(map(_shown, self.choices))}"
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"{key} = {value!r}: must be a number in {self.describe()}"
@@ -160,12 +163,35 @@ class Allowed(BaseModel):
             return f"{key} = {value!r}: outside the allowed range {self.describe()}"
         return None
 
+    def ends(self) -> list[tuple[str, Any]]:
+        """What the class lets teams choose at the edges: ('min', 0.6), ('max', 0.85) or
+        ('choice', 'abc'), ... — each must be a valid value of the key."""
+        if self.choices is not None:
+            return [("choice", c) for c in self.choices]
+        return [(name, v) for name, v in (("min", self.min), ("max", self.max)) if v is not None]
+
     def describe(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
         low = "−∞" if self.min is None else f"{self.min:g}"
         high = "∞" if self.max is None else f"{self.max:g}"
         return f"[{low}, {high}]"
+
+
+def _shown(value: Any) -> str:
+    """A choice as a class file writes it: true / false for switches, repr otherwise."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def _same(value: Any, choice: Any) -> bool:
+    """``value == choice`` without Python's ``1 == True``: a switch's choices are true and false,
+    not 1 and 0."""
+    if isinstance(value, bool) or isinstance(choice, bool):
+        return isinstance(value, bool) and isinstance(choice, bool) and value == choice
+    try:
+        return bool(value == choice)
+    except Exception:  # noqa: BLE001 — values that cannot be compared are not the same
+        return False
 
 
 class ClassSpec(BaseModel):
@@ -232,18 +258,28 @@ def _pydantic_problems(err: ValidationError, model: type[BaseModel]) -> list[str
 
 
 def _read_yaml(path: Path, what: str, source: str) -> Any:
+    """A class file's or a submission's data, read with the scenario loader's checks: at most
+    :data:`~crmsim.scenario.MAX_FILE_BYTES`, UTF-8, no key twice in a mapping, no deep nesting
+    or alias bombs (:func:`~crmsim.scenario.parse_yaml`)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or "not UTF-8 text"
-        raise ScenarioError(f"cannot read the {what}: {reason}", source) from None
+        if path.is_dir():
+            raise ScenarioError(f"is a folder, not a {what} (a YAML file is expected)", source)
+        if not path.is_file():
+            raise ScenarioError(f"not a regular file (a YAML {what} is expected)", source)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(f"cannot read the {what}: {err.strerror or err}", source) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"larger than {MAX_FILE_BYTES:,} bytes: not a {what} (it is a few "
+                            "lines of YAML)", source)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"malformed YAML{where}: {getattr(err, 'problem', None) or err}",
-                            source) from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ScenarioError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} at line {line}); "
+                            "save the file as UTF-8", source) from None
+    return parse_yaml(text, source)
 
 
 @dataclass
@@ -265,12 +301,36 @@ class TournamentClass:
         return self.spec.allow[key].check(key, value)
 
 
+def _load_base(spec: ClassSpec, path: Path) -> Scenario:
+    """The class's base scenario: a file relative to the class file's folder, or the name of a
+    shipped scenario; a problem names the class file and the key ``base``."""
+    base_file = path.parent / spec.base
+    try:
+        return load_scenario(base_file if base_file.is_file() else spec.base)
+    except ScenarioError as err:
+        if err.source is None and err.problems[0].startswith("file not found"):
+            shipped = err.problems[0].partition("(shipped scenarios: ")[2].rstrip(")")
+            raise ScenarioError(
+                f"base = {_short(spec.base)}: no such file (looked for "
+                f"{_short(str(base_file))}: a file is relative to the class file's folder) "
+                f"and no such shipped scenario ({shipped})", str(path)) from None
+        raise ScenarioError([f"base = {_short(spec.base)}: {p}" for p in err.problems],
+                            f"{path} (base {err.source})" if err.source else str(path)
+                            ) from None
+
+
 def load_class(path: str | Path) -> TournamentClass:
     """Read and validate a ``CLASS.yaml``; every problem is a ScenarioError naming the key."""
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(f"class file {_short(str(path))}: is a folder, not a class file "
+                            "(give the YAML file, e.g. class.yaml)")
     if not path.is_file():
         raise ScenarioError(f"class file not found: {path}")
     data = _read_yaml(path, "class file", str(path))
+    if data is None:
+        raise ScenarioError("the class file is empty; it needs at least 'base' and 'allow'",
+                            str(path))
     if not isinstance(data, dict):
         raise ScenarioError("a class file must be a mapping of keys to values, got "
                             f"{type(data).__name__}", str(path))
@@ -278,17 +338,30 @@ def load_class(path: str | Path) -> TournamentClass:
         spec = ClassSpec.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_pydantic_problems(err, ClassSpec), str(path)) from None
-    base_file = path.parent / spec.base
-    base = load_scenario(base_file if base_file.is_file() else spec.base)
-    if spec.overrides:
-        base = base.with_overrides(spec.overrides, source=f"{path} overrides")
+    try:
+        overrides = _flatten(spec.overrides, what="overrides")
+    except ScenarioError as err:
+        raise ScenarioError(err.problems, str(path)) from None
+    base = _load_base(spec, path)
+    if overrides:
+        base = base.with_overrides(overrides, source=f"{path} overrides")
     problems = []
-    for key in spec.allow:
+    for key, allowed in spec.allow.items():
         try:
             value_at(base, key)
         except ScenarioError:
             problems.append(f"allow: {key!r} is not a key of the base scenario "
                             f"{base.name!r} (see `crmsim scenarios show {spec.base}`)")
+            continue
+        for end, value in allowed.ends():
+            try:
+                base.with_overrides({key: value})
+            except ScenarioError as err:
+                problems.append(f"allow: {key} {end} {_short(value)} is not a value the "
+                                f"scenario accepts ({err.problems[0]})")
+        if key in overrides and (problem := allowed.check(key, overrides[key])) is not None:
+            problems.append(f"overrides: {problem} (the class allows {key} "
+                            f"{allowed.describe()}: set it inside that or leave it out)")
     if problems:
         raise ScenarioError(problems, str(path))
     return TournamentClass(spec, base, str(path))
@@ -314,15 +387,19 @@ class Submission(BaseModel):
         return value.strip()
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{service: {agents: 3}}`` → ``{"service.agents": 3}`` (dotted keys stay as they are)."""
-    flat = {}
+def _flatten(data: dict[str, Any], prefix: str = "", what: str = "set") -> dict[str, Any]:
+    """``{service: {agents: 3}}`` → ``{"service.agents": 3}`` (dotted keys stay as they are);
+    a key given twice — nested and dotted — is a ScenarioError naming it."""
+    flat: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{dotted}."))
-        else:
-            flat[dotted] = value
+        found = _flatten(value, f"{dotted}.", what) if isinstance(value, dict) else {
+            dotted: value}
+        for name, item in found.items():
+            if name in flat:
+                raise ScenarioError(f"{what}: {name} is given twice (nested and dotted: "
+                                    f"{_short(flat[name])} and {_short(item)}); give it once")
+            flat[name] = item
     return flat
 
 
@@ -346,7 +423,10 @@ def validate_submission(klass: TournamentClass, path: Path) -> Entry:
         submission = Submission.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_pydantic_problems(err, Submission), path.name) from None
-    settings = _flatten(submission.set)
+    try:
+        settings = _flatten(submission.set)
+    except ScenarioError as err:
+        raise ScenarioError(err.problems, path.name) from None
     problems = [p for key, value in settings.items()
                 if (p := klass.check_key(key, value)) is not None]
     if problems:
@@ -360,6 +440,9 @@ def read_submissions(klass: TournamentClass, folder: str | Path
     """Every ``*.yaml`` / ``*.yml`` in ``folder``: the valid entries, and the invalid ones as a
     table (file, team, error). A team name used twice keeps its first file (in name order)."""
     folder = Path(folder)
+    if folder.is_file():
+        raise ScenarioError(f"submissions folder {_short(str(folder))}: is a file, not a "
+                            "folder (give the folder of the teams' YAML files)")
     if not folder.is_dir():
         raise ScenarioError(f"submissions folder not found: {folder}")
     files = sorted(p for p in folder.iterdir()
@@ -526,6 +609,14 @@ def run_tournament(class_file: str | Path, submissions: str | Path, executor="se
     and rank them (see the module docstring)."""
     klass = load_class(class_file)
     entries, invalid = read_submissions(klass, submissions)
+    return run_entries(klass, entries, invalid, executor, jobs, progress)
+
+
+def run_entries(klass: TournamentClass, entries: list[Entry], invalid: pd.DataFrame,
+                executor="serial", jobs: int | None = None, progress: bool = True
+                ) -> Tournament:
+    """Run and rank submissions already validated (:func:`load_class`,
+    :func:`read_submissions`)."""
     if not entries:
         return Tournament(klass, entries, invalid, None, pd.DataFrame(
             columns=["rank", "team", "status", "objective_mean", "objective_low",
@@ -667,14 +758,32 @@ set:
 }
 
 
-def write_example(folder: str | Path) -> list[Path]:
-    """Write ``class.yaml`` and three submissions into ``folder``; returns the paths."""
+def write_example(folder: str | Path, force: bool = False) -> list[Path]:
+    """Write ``class.yaml`` and three submissions into ``folder``; returns the paths. A folder
+    that already holds a ``class.yaml`` or submissions is refused unless ``force`` (then only
+    the example's own files are replaced)."""
     folder = Path(folder)
-    (folder / "submissions").mkdir(parents=True, exist_ok=True)
-    paths = [folder / "class.yaml"]
-    paths[0].write_text(EXAMPLE_CLASS, encoding="utf-8")
-    for name, text in EXAMPLE_SUBMISSIONS.items():
-        path = folder / "submissions" / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
+    shown = _short(str(folder))
+    if folder.exists() and not folder.is_dir():
+        raise ScenarioError(f"--example {shown}: is a file, not a folder (give a new or empty "
+                            "folder)")
+    targets = [folder / "class.yaml", *(folder / "submissions" / n for n in EXAMPLE_SUBMISSIONS)]
+    submissions = folder / "submissions"
+    if submissions.exists() and not submissions.is_dir():
+        raise ScenarioError(f"--example {shown}: {submissions} is a file, not a folder")
+    taken = [p for p in targets[:1] if p.exists()]
+    if submissions.is_dir() and any(submissions.iterdir()):
+        taken.append(submissions)
+    if taken and not force:
+        raise ScenarioError(f"--example {shown}: already holds "
+                            f"{' and '.join(p.name + ('/' if p.is_dir() else '') for p in taken)}"
+                            "; not overwritten (give --force to replace them with the example)")
+    try:
+        submissions.mkdir(parents=True, exist_ok=True)
+        for path in targets:
+            text = EXAMPLE_CLASS if path.name == "class.yaml" else EXAMPLE_SUBMISSIONS[path.name]
+            path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ScenarioError(f"--example {shown}: cannot write there "
+                            f"({err.strerror or err})") from None
+    return targets

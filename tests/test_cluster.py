@@ -156,3 +156,40 @@ def test_a_bad_scheduler_address_is_one_line_and_exit_code_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert f"--scheduler tcp://127.0.0.1:{port}: cannot connect" in done.stderr
+
+
+def test_a_scheduler_without_workers_is_refused_after_a_bounded_wait(tmp_path, monkeypatch,
+                                                                     capsys):
+    """A real scheduler and no worker: crmsim waits WORKER_WAIT seconds for one (it used to
+    wait forever, silently), then says so in one line, exit code 2, nothing written."""
+    import crmsim.executors as executors
+    from crmsim.cli import main
+
+    monkeypatch.setattr(executors, "WORKER_WAIT", 2)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        monkeypatch.chdir(tmp_path)
+        started = time.monotonic()
+        code = main(["compare", "retail_baseline", "--replications", "2", "--quiet",
+                     "--scheduler", address, "--out", "s14"])
+        waited = time.monotonic() - started
+    finally:
+        _stop([scheduler])
+    assert code == 2 and waited < 20
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert f"--scheduler {address}: the scheduler has no workers (waited 2 s for one)" in err
+    assert f"dask worker {address}" in err
+    assert list(tmp_path.iterdir()) == []

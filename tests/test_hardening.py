@@ -88,6 +88,10 @@ BAD_INPUTS = {
                  ["--jobs: 0: must be an integer >= 1"]),
     "--jobs -1": ({}, ["sweep", "retail_baseline", "--param", "churn.base=0.1", "--jobs", "-1"],
                   ["--jobs: -1: must be an integer >= 1"]),
+    "--jobs above the limit": ({}, ["compare", "retail_baseline", "--jobs", "100000"],
+                               ["--jobs: 100000: must be an integer from 1 to", "per CPU"]),
+    "rerun --jobs above the limit": ({}, ["rerun", "x", "--jobs", "100000"],
+                                     ["--jobs: 100000: must be an integer from 1 to"]),
     "--max-replications alone": ({}, ["compare", "retail_baseline", "--max-replications", "5"],
                                  ["--max-replications 5", "only with --target-halfwidth"]),
     "--target-halfwidth 0": ({}, ["compare", "retail_baseline", "--target-halfwidth", "0"],
@@ -113,6 +117,20 @@ BAD_INPUTS = {
     "--scheduler nobody there": ({}, ["compare", "retail_baseline", "--scheduler",
                                       "tcp://127.0.0.1:9"], ["--scheduler tcp://127.0.0.1:9",
                                                              "cannot connect"]),
+    "--scheduler empty": ({}, ["compare", "retail_baseline", "--scheduler", ""],
+                          ["--scheduler '': an empty address", "tcp://HOST:PORT"]),
+    "rerun --scheduler empty": ({}, ["rerun", "x", "--scheduler", ""],
+                                ["--scheduler '': an empty address"]),
+    "--scheduler port out of range": ({}, ["compare", "retail_baseline", "--scheduler",
+                                           "tcp://127.0.0.1:99999"],
+                                      ["--scheduler 'tcp://127.0.0.1:99999'",
+                                       "port '99999' must be a number from 1 to 65535"]),
+    "--scheduler no port": ({}, ["compare", "retail_baseline", "--scheduler", "tcp://127.0.0.1"],
+                            ["--scheduler 'tcp://127.0.0.1'", "a port number is required"]),
+    "--scheduler other protocol": ({}, ["compare", "retail_baseline", "--scheduler",
+                                        "inproc://foo"],
+                                   ["--scheduler 'inproc://foo'", "protocol 'inproc' is not "
+                                    "supported", "only tcp:// and tls://"]),
     "--scheduler with --jobs": ({}, ["compare", "retail_baseline", "--scheduler",
                                      "tcp://127.0.0.1:9", "--jobs", "2"],
                                 ["--jobs 2 has no effect with --scheduler"]),
@@ -175,6 +193,89 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, monkeyp
         assert fragment in lines[0]
     assert "Traceback" not in captured.err + captured.out
     assert _files(tmp_path) == before  # no output files, no folders
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _refused_before_work(argv, monkeypatch, capsys, tmp_path) -> str:
+    monkeypatch.chdir(tmp_path)
+    before = _files(tmp_path)
+    started = time.monotonic()
+    assert main(argv) == 2
+    assert time.monotonic() - started < 30
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert _files(tmp_path) == before
+    return lines[0]
+
+
+def test_a_web_server_at_the_scheduler_address_is_refused_in_bounded_time(
+        tmp_path, monkeypatch, capsys):
+    """A web server listens but never speaks first (the dask handshake used to wait forever)."""
+    import socket
+
+    import crmsim.executors as executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 2)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        line = _refused_before_work(["compare", "retail_baseline", "--replications", "2",
+                                     "--quiet", "--scheduler", f"tcp://127.0.0.1:{port}",
+                                     "--out", "s9"], monkeypatch, capsys, tmp_path)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    assert f"--scheduler tcp://127.0.0.1:{port}: cannot connect to a dask scheduler" in line
+    assert "not a dask scheduler" in line
+
+
+def test_a_server_answering_garbage_at_the_scheduler_address_is_refused(
+        tmp_path, monkeypatch, capsys):
+    """Something that answers at once with text (read as frame lengths, it used to ask for
+    exabytes of memory: MemoryError, an internal error)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    port = listener.getsockname()[1]
+
+    def answer():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        line = _refused_before_work(["compare", "retail_baseline", "--quiet", "--scheduler",
+                                     f"tcp://127.0.0.1:{port}"], monkeypatch, capsys, tmp_path)
+    finally:
+        listener.close()
+    assert f"--scheduler tcp://127.0.0.1:{port}: cannot connect to a dask scheduler" in line
+    assert "not a dask scheduler (it said 'HTTP/1.1')" in line
 
 
 def _manifest_folder(tmp_path_factory) -> Path:

@@ -157,7 +157,7 @@ def test_bad_submissions_are_listed_and_left_out_while_the_others_run(tmp_path):
     ({"allow": {"economics.fixed_cost": [5, 1]}}, "min 5 is above max 1"),
     ({"allow": {"economics.fixd_cost": [0, 1]}}, "allow: 'economics.fixd_cost' is not a key"),
     ({"objectiv": "profit"}, "unknown key 'objectiv' (did you mean 'objective'?)"),
-    ({"base": "no_such_scenario"}, "file not found: 'no_such_scenario'"),
+    ({"base": "no_such_scenario"}, "base = 'no_such_scenario': no such file (looked for "),
 ])
 def test_class_file_errors_name_the_key(tmp_path, fields, message):
     class_file = write_class(tmp_path, **fields)
@@ -194,3 +194,136 @@ def test_cli_reports_a_bad_class_in_one_line_with_exit_code_2(tmp_path, capsys):
     assert err.startswith("crmsim: error: ") and "'profitt' is not a KPI" in err
     assert "Traceback" not in err
     assert main(["tournament"]) == 2
+
+
+def _files(folder) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def _refused(argv, tmp_path, capsys, monkeypatch) -> str:
+    """Run the command line; it must exit 2 with no traceback and write nothing. Returns
+    stderr's last line (the error)."""
+    import crmsim.experiment as experiment
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("bad input must be refused before anything is simulated")
+
+    monkeypatch.setattr(experiment, "simulate", must_not_run)
+    monkeypatch.chdir(tmp_path)
+    before = _files(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert _files(tmp_path) == before
+    lines = captured.err.strip().splitlines()
+    assert lines[-1].startswith("crmsim: error: ")
+    return lines[-1]
+
+
+#: name → (class fields, text appended to the class file, fragments of the one-line error)
+BAD_CLASSES = {
+    "constraint against nan": ({"constraints": ["program_cost <= nan"]}, "",
+                               ["class.yaml: constraints: 'program_cost <= nan'",
+                                "must be a finite number"]),
+    "constraint against inf": ({"constraints": ["program_cost <= inf"]}, "",
+                               ["'program_cost <= inf'", "must be a finite number"]),
+    "duplicate key": ({}, "seed: 5\n", ["class.yaml", "duplicate key 'seed'"]),
+    "allow range outside the schema": (
+        {"allow": {"satisfaction.service_quality": [0.6, 5.0]}}, "",
+        ["class.yaml: allow: satisfaction.service_quality max 5.0 is not a value the scenario "
+         "accepts", "satisfaction.service_quality = 5.0"]),
+    "allow choice of the wrong type": (
+        {"allow": {"win_back.enabled": {"choices": [True, 7]}}}, "",
+        ["class.yaml: allow: win_back.enabled choice 7 is not a value the scenario accepts",
+         "true or false is required, not 7"]),
+    "override outside its allowed range": (
+        {"overrides": {"customers.initial": 150, "horizon": HORIZON,
+                       "economics.fixed_cost": 99}}, "",
+        ["class.yaml: overrides: economics.fixed_cost = 99: outside the allowed range [0, 50]"]),
+    "override nested and dotted": (
+        {"overrides": {"customers.initial": 150, "customers": {"initial": 100}}}, "",
+        ["class.yaml: overrides: customers.initial is given twice (nested and dotted"]),
+    "base not found": ({"base": "no_such_scenario"}, "",
+                       ["class.yaml: base = 'no_such_scenario': no such file",
+                        "relative to the class file's folder", "no such shipped scenario"]),
+    "base file not found": ({"base": "../nofile.yaml"}, "",
+                            ["class.yaml: base = '../nofile.yaml': no such file"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CLASSES))
+def test_a_bad_class_file_is_refused_on_the_command_line(case, tmp_path, capsys, monkeypatch):
+    fields, body, fragments = BAD_CLASSES[case]
+    write_class(tmp_path, body, **fields)
+    submit(tmp_path, "a.yaml", "team: A\nset: {economics.fixed_cost: 1}\n")
+    line = _refused(["tournament", "class.yaml", "submissions", "--out", "league", "--quiet"],
+                    tmp_path, capsys, monkeypatch)
+    for fragment in fragments:
+        assert fragment in line
+
+
+@pytest.mark.parametrize(("text", "fragments"), [
+    ("team: One\nset: {win_back.enabled: 1}\n",
+     ["one.yaml: win_back.enabled = 1: not allowed in this class; choose one of true, false"]),
+    ("team: Nested\nset:\n  economics: {fixed_cost: 5}\n  economics.fixed_cost: 8\n",
+     ["one.yaml: set: economics.fixed_cost is given twice (nested and dotted: 5 and 8)"]),
+    ("team: Twice\nteam: Again\nset: {}\n", ["one.yaml", "duplicate key 'team'"]),
+])
+def test_a_bad_submission_is_left_out_naming_the_key(text, fragments, tmp_path, capsys,
+                                                      monkeypatch):
+    write_class(tmp_path, allow={"economics.fixed_cost": [0, 50],
+                                 "win_back.enabled": {"choices": [True, False]}})
+    submit(tmp_path, "one.yaml", text)
+    klass = tournament.load_class(tmp_path / "class.yaml")
+    entries, invalid = tournament.read_submissions(klass, tmp_path / "submissions")
+    assert not entries
+    for fragment in fragments:
+        assert fragment in invalid["error"].iloc[0]
+    line = _refused(["tournament", "class.yaml", "submissions", "--out", "league", "--quiet"],
+                    tmp_path, capsys, monkeypatch)
+    assert "no valid submission in submissions" in line
+
+
+def test_a_number_for_a_switch_is_refused_by_the_schema():
+    base = tournament.load_scenario("retail_points")
+    for value in (1, 0.0, "yes"):
+        with pytest.raises(ScenarioError, match="win_back.enabled = .*: true or false is "
+                                                "required"):
+            base.with_overrides({"win_back.enabled": value})
+    assert base.with_overrides({"win_back.enabled": True}).win_back.enabled is True
+
+
+@pytest.mark.parametrize(("setup", "argv", "fragments"), [
+    ("folder", ["tournament", "T", "submissions"],
+     ["class file 'T': is a folder, not a class file"]),
+    ("file", ["tournament", "class.yaml", "class.yaml"],
+     ["submissions folder 'class.yaml': is a file, not a folder"]),
+    ("file", ["tournament", "--example", "exfile"],
+     ["--example 'exfile': is a file, not a folder"]),
+    ("taken", ["tournament", "--example", "instr"],
+     ["--example 'instr': already holds class.yaml and submissions/", "--force"]),
+    ("file", ["tournament", "--example", "exfile/sub"], ["--example 'exfile/sub': cannot write"]),
+])
+def test_bad_tournament_paths_are_refused(setup, argv, fragments, tmp_path, capsys,
+                                          monkeypatch):
+    write_class(tmp_path)
+    submit(tmp_path, "a.yaml", "team: A\nset: {economics.fixed_cost: 1}\n")
+    (tmp_path / "T").mkdir()
+    (tmp_path / "exfile").write_text("")
+    (tmp_path / "instr" / "submissions").mkdir(parents=True)
+    (tmp_path / "instr" / "class.yaml").write_text("# mine\n")
+    (tmp_path / "instr" / "submissions" / "red_pandas.yaml").write_text("team: mine\n")
+    line = _refused(argv, tmp_path, capsys, monkeypatch)
+    for fragment in fragments:
+        assert fragment in line
+    assert (tmp_path / "instr" / "class.yaml").read_text() == "# mine\n"
+
+
+def test_example_force_replaces_an_existing_example(tmp_path, capsys):
+    folder = tmp_path / "instr"
+    assert main(["tournament", "--example", str(folder)]) == 0
+    assert main(["tournament", "--example", str(folder)]) == 2
+    assert "already holds" in capsys.readouterr().err
+    (folder / "class.yaml").write_text("# changed\n")
+    assert main(["tournament", "--example", str(folder), "--force"]) == 0
+    assert (folder / "class.yaml").read_text(encoding="utf-8").startswith("# An example class")
