@@ -10,8 +10,9 @@ In a notebook::
 Every solution is computed from crmsim itself (a seeded run or a course formula), so it stays
 right when the model changes, and ``tests/test_exercises.py`` checks that each exercise accepts
 its solution and rejects a wrong answer. A decision exercise asks the student to choose a
-policy or a number under a budget or an objective; the model judges it, and every answer within
-the 95% interval of the best one counts (``Exercise.accepted``).
+policy or a number under a budget or an objective; the model judges it, and every answer the
+replications cannot tell from the best one counts: its paired difference to the best has a 95%
+interval reaching 0 (``Exercise.accepted``, :func:`crmsim.exercises.base.best_of`).
 
 Each notebook's exercises live in a module of this package (``nb00`` ... ``nb12``), each with a
 dict ``EXERCISES``; this module collects them.

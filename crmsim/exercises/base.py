@@ -13,19 +13,29 @@ class Exercise:
     solve: Callable[[], Any]
     hint: str
     tolerance: float = 0.0  # absolute, for numeric answers
-    #: other answers as good as the solution (e.g. within the 95% interval of the best one)
+    #: other answers as good as the solution (e.g. not surely worse than the best: :func:`best_of`)
     accepted: Callable[[], frozenset] | None = None
 
 
-def best_paired(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
-    """The scenario of a comparison with the highest mean ``kpi``, and every scenario the
-    replications cannot tell from it: its paired difference to the best (common random numbers,
-    replication by replication) has a 95% interval that reaches 0. The decision exercises'
-    rule for an accepted answer (notebooks 10 and 12)."""
+def best_of(values) -> tuple[Any, frozenset]:
+    """The decision exercises' rule for an accepted answer. ``values``: one number per
+    replication for each choice — a DataFrame (rows: replications or seeds, the same for every
+    choice; columns: the choices) or a dict choice → numbers in the same replication order.
+    Returns the choice with the highest mean and every choice the replications cannot tell
+    from it: its paired difference to the best (common random numbers, replication by
+    replication) has a 95% interval that reaches 0."""
+    import pandas as pd
+
     from crmsim.analysis import mean_ci
 
-    kpis = comparison.kpis[comparison.kpis["kpi"] == kpi]
-    wide = kpis.pivot(index="replication", columns="scenario", values="value")
-    best = str(wide.mean().idxmax())
-    return best, frozenset(str(name) for name in wide
-                           if str(name) == best or mean_ci(wide[name] - wide[best])[2] >= 0)
+    wide = pd.DataFrame(values).astype(float)
+    best = wide.mean().idxmax()
+    return best, frozenset(name for name in wide.columns
+                           if name == best or mean_ci((wide[name] - wide[best]).to_numpy())[2] >= 0)
+
+
+def best_paired(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
+    """:func:`best_of` on one KPI of a :func:`crmsim.compare` (choices are its scenarios)."""
+    rows = comparison.kpis[comparison.kpis["kpi"] == kpi]
+    best, accepted = best_of(rows.pivot(index="replication", columns="scenario", values="value"))
+    return str(best), frozenset(str(name) for name in accepted)

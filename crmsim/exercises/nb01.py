@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_of
 
 #: the lifecycle notebook's shop in the exercises: the retail baseline with 500 customers
 LIFECYCLE_SHOP = {"customers.initial": 500}
@@ -62,17 +62,6 @@ def gift_values():
     return pd.DataFrame(rows).T
 
 
-def _best_with_interval(table) -> tuple[str, frozenset]:
-    """The column with the highest mean, and every column whose mean reaches the lower end of
-    its 95% interval (over the rows)."""
-    from crmsim.analysis import mean_ci
-
-    means = table.mean()
-    best = str(means.idxmax())
-    low = mean_ci(table[best].to_numpy())[1]
-    return best, frozenset(str(k) for k, m in means.items() if m >= low)
-
-
 @functools.cache
 def proposal_differences():
     """Exercise 01.2: the paired profit differences (mean, low, high) of each proposal against
@@ -103,11 +92,11 @@ EXERCISES: dict[str, Exercise] = {
         f"per customer from day {GIFT_DAY} to the end of the year: 'exploration', "
         "'formation', 'stability' or 'decline'? Judge by the simulation's truth over seeds "
         f"{', '.join(map(str, GIFT_SEEDS))} (crmsim.exercises.nb01.stage_on and revenue_after "
-        "help); any stage within the 95% interval of the best counts.",
-        lambda: _best_with_interval(gift_values())[0],
+        "help); any stage the seeds cannot tell from the best counts (its paired difference to the best, seed by seed, has a 95% interval reaching 0).",
+        lambda: best_of(gift_values())[0],
         "revenue still to come = how much a customer buys × how long it stays: look at both "
         "in the stage table of section 5",
-        accepted=lambda: _best_with_interval(gift_values())[1]),
+        accepted=lambda: best_of(gift_values())[1]),
     "01.2": Exercise(
         "The director wants more customers in stability (稳定期) by the end of the year. Two "
         "proposals (crmsim.exercises.nb01.PROPOSALS): 'definition' — count customers as "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_of
 
 #: exercise 02.1: the shop, the day the VIPs are chosen, how long the future is watched
 VIP_SHOP = {"customers.initial": 500, "horizon": 545}
@@ -58,19 +58,6 @@ def vip_shares():
                          for seed in VIP_SEEDS}).T
 
 
-def _best_paired(table) -> tuple[str, frozenset]:
-    """The column with the highest mean, and every column whose paired difference to it (row
-    by row) has a 95% interval that reaches 0."""
-    from crmsim.analysis import mean_ci
-
-    best = str(table.mean().idxmax())
-    accepted = {best}
-    for name in table.columns:
-        if name != best and mean_ci((table[best] - table[name]).to_numpy())[1] <= 0:
-            accepted.add(str(name))
-    return best, frozenset(accepted)
-
-
 #: exercise 02.2: the subscription business and the agency's price per subscriber
 SUBSCRIPTION = {"margin": 50.0, "discount_rate": 0.01, "a": 2.0, "b": 6.0}
 AGENCY_PRICE = 250.0
@@ -107,10 +94,10 @@ EXERCISES: dict[str, Exercise] = {
         "bring the largest share of the revenue that the customers acquired by day "
         f"{VIP_DAY} bring after it (seeds 0–5)? Any rule whose paired "
         "difference to the best covers 0 counts.",
-        lambda: _best_paired(vip_shares())[0],
+        lambda: best_of(vip_shares())[0],
         "revenue to date ranks customers by how long they have been there as much as by how "
         "much they buy",
-        accepted=lambda: _best_paired(vip_shares())[1]),
+        accepted=lambda: best_of(vip_shares())[1]),
     "02.2": Exercise(
         f"A subscription pays a margin of {SUBSCRIPTION['margin']:g} a month (discount "
         f"{SUBSCRIPTION['discount_rate']:.0%} a month); subscribers' monthly churn θ differs: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_of
 
 #: the satisfaction notebook's shop in the decisions: the retail baseline with 500 customers
 SATISFACTION_SHOP = {"customers.initial": 500}
@@ -44,16 +44,11 @@ def settled_satisfaction(adaptation: float) -> float:
 
 
 def best_on_grid(table, key: str, kpi: str = "profit") -> tuple[float, frozenset]:
-    """The grid value of a :func:`crmsim.sweep` table with the highest mean ``kpi``, and every
-    value whose paired difference to it (replication by replication) has a 95% interval that
-    reaches 0: as good, as far as the replications can tell."""
-    from crmsim.analysis import mean_ci
-
+    """:func:`crmsim.exercises.base.best_of` on a :func:`crmsim.sweep` table: the grid value
+    with the highest mean ``kpi`` and every value the replications cannot tell from it."""
     wide = table[table["kpi"] == kpi].pivot(index="replication", columns=key, values="value")
-    best = wide.mean().idxmax()
-    return float(best), frozenset(
-        float(value) for value in wide.columns
-        if value == best or mean_ci((wide[best] - wide[value]).to_numpy())[1] <= 0)
+    best, accepted = best_of(wide)
+    return float(best), frozenset(float(value) for value in accepted)
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 
 The notebook and its exercises use :data:`DESK_SHOP`, the complaints shop at a quarter of its
 size with its desk scaled to match, so that a year of it runs in about a second. Decisions are
-judged by :func:`paired_best`: with common random numbers every choice is compared with the
+judged by :func:`crmsim.exercises.base.best_paired`: with common random numbers every choice is compared with the
 best one replication by replication, and every choice not reliably worse counts.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 
 import crmsim
-from crmsim.analysis import erlang_c, mean_ci
-from crmsim.exercises.base import Exercise
+from crmsim.analysis import erlang_c
+from crmsim.exercises.base import Exercise, best_paired
 
 #: the complaints shop (scenarios/complaints_recovery.yaml) at a quarter of its size: 500
 #: customers and a quarter of the new ones, and a desk on a clock four times slower — each
@@ -59,25 +59,6 @@ def recovery_lab(**overrides) -> crmsim.Scenario:
     """The controlled recovery experiment's shop (:data:`RECOVERY_LAB`)."""
     return crmsim.load_scenario("complaints_recovery").with_overrides(
         {**RECOVERY_LAB, **overrides})
-
-
-def paired_best(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
-    """The scenario with the highest mean ``kpi``, and every scenario not reliably worse than
-    it: the 95% interval of its paired difference to the best (replication by replication,
-    common random numbers) reaches 0."""
-    rows = comparison.kpis[comparison.kpis["kpi"] == kpi]
-    return best_of(rows.pivot(index="replication", columns="scenario", values="value"))
-
-
-def best_of(wide) -> tuple[str, frozenset]:
-    """:func:`paired_best` for a table of values by replication (rows) and choice (columns)."""
-    best = str(wide.mean().idxmax())
-    good = {best}
-    for name in wide.columns:
-        high = mean_ci((wide[name] - wide[best]).to_numpy())[2]
-        if high >= 0:
-            good.add(str(name))
-    return best, frozenset(good)
 
 
 def waiting_cost_per_hour(agents: int, calls_per_minute: float = 4.0,
@@ -139,10 +120,10 @@ EXERCISES: dict[str, Exercise] = {
         "much (service.wage 30). How many agents — '1', '2' or '3' — make the most profit over "
         "the year? (3 paired replications, seed 0; any number not reliably worse than the best "
         "counts)",
-        lambda: paired_best(_expensive_agents())[0],
+        lambda: best_paired(_expensive_agents())[0],
         "compare the margin of the customers an agent keeps with what the agent costs: "
         "crmsim.compare over service.agents, then the paired profit differences",
-        accepted=lambda: paired_best(_expensive_agents())[1]),
+        accepted=lambda: best_paired(_expensive_agents())[1]),
     "04.3": Exercise(
         "In the controlled recovery experiment (crmsim.exercises.nb04.tarp_comparison: the same "
         "customers, the same failures), which complaint outcome keeps customers best: 'quick', "
@@ -156,8 +137,8 @@ EXERCISES: dict[str, Exercise] = {
         "agent) or 'fewer_failures' (failures from 8% to 4%)? (5 paired replications, seed 0, "
         "on desk_shop with service.agents 1; any choice not reliably worse than the best "
         "counts)",
-        lambda: paired_best(_desk_budget())[0],
+        lambda: best_paired(_desk_budget())[0],
         "what holds the customers back at one agent: the agent's authority, the failures, or "
         "the calls nobody answers? Look at churned and desk_abandon_rate of each choice",
-        accepted=lambda: paired_best(_desk_budget())[1]),
+        accepted=lambda: best_paired(_desk_budget())[1]),
 }

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 import crmsim
-from crmsim.exercises.base import Exercise
-from crmsim.exercises.nb04 import paired_best
+from crmsim.exercises.base import Exercise, best_paired
 
 #: the number-portability operator (scenarios/telecom_portability.yaml) at a third of its size
 PORTABILITY = {"customers.initial": 1000, "acquisition.rate": 30}
@@ -142,10 +141,10 @@ EXERCISES: dict[str, Exercise] = {
         "— '10' (as shipped), '20', '40' or '80' (what a reward of 500 points is worth) — "
         "makes the most profit over the year? (5 paired replications, seed 0; any value not "
         "reliably worse than the best counts)",
-        lambda: paired_best(_generosity())[0],
+        lambda: best_paired(_generosity())[0],
         "a more generous programme holds and activates more members and costs more per point: "
         "compare margin gained with program_cost, value by value",
-        accepted=lambda: paired_best(_generosity())[1]),
+        accepted=lambda: best_paired(_generosity())[1]),
     "05.2": Exercise(
         "Notebook 05's operator, at 600 subscribers (crmsim.exercises.nb05.portability with "
         "customers.initial 600, acquisition.rate 18), knows that number portability comes at "
@@ -154,10 +153,10 @@ EXERCISES: dict[str, Exercise] = {
         "0.68 → 0.72, priced by satisfaction.quality_cost) or 'lock_in' (financial switching "
         "cost 0.9 → 2.0, priced by switching_cost.upkeep)? (3 paired replications, seed 0; any "
         "response not reliably worse than the best counts)",
-        lambda: paired_best(_responses())[0],
+        lambda: best_paired(_responses())[0],
         "portability cuts the financial switching cost to 20% of whatever it was; weigh the "
         "customers each response keeps against quality_cost and barrier_cost",
-        accepted=lambda: paired_best(_responses())[1]),
+        accepted=lambda: best_paired(_responses())[1]),
     "05.3": Exercise(
         "Self-selection bias (自选择偏差): heavy buyers join the programme more often. Does "
         "comparing members with non-members 'overstate' or 'understate' what the programme "

@@ -18,8 +18,7 @@ import pandas as pd
 
 import crmsim
 from crmsim.analysis import clv_constant_retention
-from crmsim.exercises.base import Exercise
-from crmsim.exercises.nb04 import best_of
+from crmsim.exercises.base import Exercise, best_of
 
 #: the churn-warning operator (scenarios/churn_warning_winback.yaml) at 60% of its size; the
 #: business segment keeps up its switching costs at the base's price, as the shipped scenario
@@ -151,7 +150,7 @@ def firm_value(comparison) -> pd.DataFrame:
 
 
 def best_value(comparison) -> tuple[str, frozenset]:
-    """:func:`crmsim.exercises.nb04.paired_best` on :func:`firm_value`."""
+    """:func:`crmsim.exercises.base.best_of` on :func:`firm_value`."""
     return best_of(firm_value(comparison))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_paired
 
 #: notebook 07's subscription business at half size: 250 subscribers, 25 new ones a month at
 #: a CAC of 150, overhead 1,250 a month (retention_vs_acquisition halved)
@@ -36,21 +36,6 @@ WORD_OF_MOUTH_TOWN = {"customers.initial": 6, "acquisition.rate": 0,
                       "acquisition.imitation": 0.04, "acquisition.word_of_mouth": "satisfaction",
                       "acquisition.update_every": 0.25}
 SERVICE_LEVELS = (0.6, 0.7, 0.8, 0.9)
-
-
-def paired_best(comparison, kpi: str) -> tuple[str, frozenset]:
-    """The scenario with the highest mean ``kpi`` and every scenario that is not surely worse:
-    the 95% interval of its paired difference to the best (replication by replication, common
-    random numbers) reaches 0."""
-    from crmsim.analysis import mean_ci
-
-    kpis = comparison.kpis
-    wide = kpis[kpis["kpi"] == kpi].pivot(index="replication", columns="scenario",
-                                          values="value")
-    best = str(wide.mean().idxmax())
-    accepted = {str(name) for name in wide.columns
-                if name == best or mean_ci((wide[best] - wide[name]).to_numpy())[1] <= 0}
-    return best, frozenset(accepted)
 
 
 def subscription_business(**overrides):
@@ -84,7 +69,7 @@ def budget_choices(cac: float, horizon: float = 24) -> dict:
 def _budget_decision():
     import crmsim
 
-    return paired_best(crmsim.compare(budget_choices(cac=50), replications=4, seed=0,
+    return best_paired(crmsim.compare(budget_choices(cac=50), replications=4, seed=0,
                                       progress=False), "npv_profit")
 
 
@@ -102,7 +87,7 @@ def _selectivity_decision():
     import crmsim
 
     shop = selective_shop()
-    return paired_best(crmsim.compare(
+    return best_paired(crmsim.compare(
         {f"{s:g}": shop.with_overrides({"acquisition.selectivity": s}) for s in SELECTIVITIES},
         replications=3, seed=0, progress=False), "npv_profit")
 
@@ -119,7 +104,7 @@ def _service_decision():
     import crmsim
 
     town = word_of_mouth_town()
-    return paired_best(crmsim.compare(
+    return best_paired(crmsim.compare(
         {f"{q:g}": town.with_overrides({"satisfaction.service_quality": q})
          for q in SERVICE_LEVELS}, replications=4, seed=0, progress=False), "npv_profit")
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
-from crmsim.exercises.nb07 import paired_best
+from crmsim.exercises.base import Exercise, best_paired
 
 #: notebook 08's shop: the retail baseline, small (300 customers over 180 days)
 RESEARCH_SHOP = {"customers.initial": 300, "horizon": 180}
@@ -36,7 +35,7 @@ def _cheaper_quality_decision():
     import crmsim
 
     shop = research_shop(**{"satisfaction.quality_cost": 0.01})
-    return paired_best(crmsim.compare(
+    return best_paired(crmsim.compare(
         {f"{q:g}": shop.with_overrides({"satisfaction.service_quality": q})
          for q in SERVICE_LEVELS}, replications=4, seed=0, progress=False), "profit")
 

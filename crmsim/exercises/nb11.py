@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from crmsim.exercises.base import Exercise
+from crmsim.exercises.base import Exercise, best_of
 
 #: notebook 11's shop: the complaints scenario with three acquisition channels (initial base,
 #: paid, word of mouth), points and membership tiers, RFM value tiers and a monthly churn warning
@@ -78,23 +78,9 @@ def vip_hits(result, rule: str) -> int:
                                   f"WHERE customer_id IN ({TRUE_TOP_FIFTH})")["n"][0])
 
 
-def paired_best(values: dict) -> tuple[str, frozenset]:
-    """``values``: choice → one number per replication (the same seeds in the same order).
-    The choice with the highest mean, and every choice the replications cannot tell from it:
-    its paired difference to the best has a 95% interval that reaches 0."""
-    import numpy as np
-
-    from crmsim.analysis import mean_ci
-
-    table = {name: np.asarray(v, dtype=float) for name, v in values.items()}
-    best = max(table, key=lambda name: table[name].mean())
-    return best, frozenset(name for name, v in table.items()
-                           if name == best or mean_ci(v - table[best])[2] >= 0)
-
-
 @functools.cache
 def _vip_choices() -> tuple[str, frozenset]:
-    return paired_best({rule: [vip_hits(shop_run(seed), rule) for seed in SEEDS]
+    return best_of({rule: [vip_hits(shop_run(seed), rule) for seed in SEEDS]
                         for rule in VIP_RULES})
 
 
@@ -116,7 +102,7 @@ def lost_rule_accuracy(result, days: float) -> float:
 
 @functools.cache
 def _lost_choices() -> tuple[str, frozenset]:
-    return paired_best({days: [lost_rule_accuracy(shop_run(seed), days) for seed in SEEDS]
+    return best_of({days: [lost_rule_accuracy(shop_run(seed), days) for seed in SEEDS]
                         for days in LOST_AFTER})
 
 
