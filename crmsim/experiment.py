@@ -14,8 +14,9 @@ much less noise than the difference of two independent runs.
 Executors: ``"serial"``, ``"processes"`` (a process pool of ``jobs`` workers for one call), an
 executor kept across calls (``with crmsim.executor(jobs=2) as ex: ...``) or a
 ``dask.distributed.Client`` (:mod:`crmsim.executors`: a dead worker or an interrupt loses
-nothing that finished; a scenario travels to the workers once, a replication as its seed). Each run is a pure function of (scenario, child seed), so every
-executor gives identical numbers.
+nothing that finished; a scenario travels to the workers once, a replication as its seed).
+Each run is a pure function of (scenario, child seed), so every executor gives identical
+numbers.
 
 A replication that raises is a *failure* — scenario, replication, seed, the error and the line
 of crmsim's code it came from — and the other replications are kept, also when every
