@@ -256,6 +256,18 @@ def Progress(task, state, lang: str):
         solara.Error(f"{word('error', lang)}: {task.exception}", classes=["crmsim-run-error"])
 
 
+def _latest(refusal, task, state, hint: str, lang: str):
+    """The top of a results panel (a run's or a comparison's): the refusal of the last request,
+    its progress or error, and the latest result — or, before the first one, the hint to press
+    the button (then None)."""
+    if refusal.value:
+        solara.Warning(f"{word('refused', lang)}: {refusal.value}", classes=["crmsim-refusal"])
+    Progress(task, state, lang)
+    if task.latest is None:
+        solara.Info(word(hint, lang))
+    return task.latest
+
+
 def _table_html(frame: pd.DataFrame, css_class: str) -> str:
     return frame.to_html(index=False, border=0, escape=True, classes=["crmsim-table", css_class])
 
@@ -271,13 +283,8 @@ TABLE_STYLE = """
 
 @solara.component
 def Results(lang: str):
-    if run_refusal.value:
-        solara.Warning(f"{word('refused', lang)}: {run_refusal.value}",
-                       classes=["crmsim-refusal"])
-    Progress(run_task, run_state, lang)
-    view: jobs.RunView | None = run_task.latest
+    view: jobs.RunView | None = _latest(run_refusal, run_task, run_state, "press_run", lang)
     if view is None:
-        solara.Info(word("press_run", lang))
         return
     kpis = view.kpis
     solara.Text(f"{word('profit', lang)}: {format_number(kpis['profit'])}",
@@ -324,13 +331,9 @@ def _verdict(low: float, high: float, lang: str) -> str:
 
 @solara.component
 def ComparisonPanel(lang: str):
-    if compare_refusal.value:
-        solara.Warning(f"{word('refused', lang)}: {compare_refusal.value}",
-                       classes=["crmsim-refusal"])
-    Progress(compare_task, compare_state, lang)
-    view: jobs.ComparisonView | None = compare_task.latest
+    view: jobs.ComparisonView | None = _latest(compare_refusal, compare_task, compare_state,
+                                               "press_compare", lang)
     if view is None:
-        solara.Info(word("press_compare", lang))
         return
     solara.Text(word("compare_note", lang, replications=view.replications, seed=view.seed,
                      worker=view.worker), style={"color": "#555"}, classes=["crmsim-compare-note"])
