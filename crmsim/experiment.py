@@ -66,9 +66,11 @@ def run_task(task: Task) -> dict[str, Any]:
             return {"ok": True, "kpis": result.kpis}
         names = result.table_names if task.tables == ("*",) else task.tables
         unknown = [name for name in names if name not in result.table_names]
-        if unknown:
-            raise ScenarioError(f"tables = {list(task.tables)!r}: no table {unknown[0]!r} in "
-                                f"this run; tables: {', '.join(result.table_names)}")
+        if unknown:  # the caller's mistake (which tables a run has depends on its policies)
+            message = (f"tables = {list(task.tables)!r}: no table {unknown[0]!r} in this run; "
+                       f"tables: {', '.join(result.table_names)}")
+            return {"ok": False, "error": f"ScenarioError: {message}", "where": None,
+                    "caller_error": message}
         return {"ok": True, "kpis": result.kpis,
                 "tables": {name: result.table(name) for name in names}}
     except Exception as err:  # noqa: BLE001 — a failed replication is reported, not fatal
@@ -350,7 +352,7 @@ def _replicate(scenarios, replications, seed, place, progress, target_halfwidth,
         tasks += new
         done += batch
         kpis, failures = _collect(tasks, outcomes)
-        _raise_table_errors(failures)
+        _raise_caller_errors(outcomes)
         result = Comparison(kpis, failures, dict(scenarios), seed, done, target_halfwidth,
                             tables={(t.label, t.replication): o["tables"]
                                     for t, o in zip(tasks, outcomes) if "tables" in o})
@@ -363,13 +365,11 @@ def _replicate(scenarios, replications, seed, place, progress, target_halfwidth,
         batch = min(done, limit - done)  # double, up to the limit
 
 
-def _raise_table_errors(failures: pd.DataFrame) -> None:
+def _raise_caller_errors(outcomes: list[dict]) -> None:
     """A table name that no run has is the caller's mistake, not a failed replication."""
-    marker = "ScenarioError: tables = "
-    asked_wrong = failures["error"].astype(str).str.contains(marker, regex=False)
-    if asked_wrong.any():
-        message = failures["error"][asked_wrong].iloc[0]
-        raise ScenarioError(message[message.index(marker) + len("ScenarioError: "):])
+    for outcome in outcomes:
+        if "caller_error" in outcome:
+            raise ScenarioError(outcome["caller_error"])
 
 
 def sweep(scenario: Scenario, grid: dict[str, list], replications: int = 10, seed: int = 0,
