@@ -303,8 +303,12 @@ def test_the_leaderboard_tab_lists_the_teams_in_order(page, league, shots):
 
 
 def test_the_chinese_switch_relabels_the_page(page, shots):
+    from playwright.sync_api import expect
+
     page.locator(".crmsim-lang-zh").click()
     page.get_by_text("服务质量: 0.7").wait_for()
+    # the page relabels element by element: wait for the button, then check its exact label
+    expect(page.locator(".crmsim-run")).to_have_text("运行", timeout=TIMEOUT)
     assert page.locator(".crmsim-run").inner_text().strip() == "运行"
     upload(page, "small_shop.yaml", SMALL)
     page.locator(".crmsim-uploaded").wait_for()
