@@ -61,8 +61,8 @@ def time_model(sc, seed: int = 1):
     start = time.process_time()
     market = Market(sc, as_seed_sequence(seed)).run()
     seconds = time.process_time() - start
-    kinds = np.frombuffer(market.recorder.kind, dtype=np.int8)
-    ids = np.frombuffer(market.recorder.customer, dtype=np.int64)
+    kinds = np.array(market.recorder.kind, dtype=np.int8)
+    ids = np.array(market.recorder.customer, dtype=np.int64)
     purchase_like = np.isin(kinds, [1, 2])
     wakeups = np.bincount(ids[purchase_like], minlength=len(market.customers))
     return seconds, _events_scheduled(market.env), wakeups

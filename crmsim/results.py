@@ -87,6 +87,11 @@ class Recorder:
     Events go into five typed columns: ``time``, ``customer``, ``kind`` (the code of the kind,
     :data:`EVENT_KINDS`), ``amount`` and ``detail`` (the code of the details text, 0 for none:
     :meth:`details_of`) — a few bytes an event, no Python object per event.
+
+    Columns are read into numpy by copying (``np.array(column)``), never by a view
+    (``np.frombuffer``): a view exports the column's buffer, and while anything holds it — a
+    sampling profiler that keeps the frame of a function that just returned, as every dask
+    worker runs — the column cannot grow and the next event raises ``BufferError``.
     """
 
     def __init__(self, discount_rate: float, accounts=tuple(CORE_COSTS)):
@@ -141,8 +146,8 @@ class Recorder:
         order as :attr:`costs`). The discount factors are computed at once, not at every
         booking; each account's present value adds its bookings in the order they were made."""
         npv = dict.fromkeys(self.costs, 0.0)
-        present = (np.frombuffer(self._booked_amount)
-                   * discount_factor(np.frombuffer(self._booked_time), self.discount_rate))
+        present = (np.array(self._booked_amount)
+                   * discount_factor(np.array(self._booked_time), self.discount_rate))
         for account, value in zip(self._booked_account, present.tolist()):
             npv[account] += value
         return npv
@@ -156,17 +161,17 @@ class Recorder:
     def columns(self) -> dict[str, np.ndarray]:
         """The event columns as numpy arrays (copies)."""
         return {
-            "time": np.frombuffer(self.time, dtype=float).copy(),
-            "customer_id": np.frombuffer(self.customer, dtype=np.int64).copy(),
-            "kind": np.frombuffer(self.kind, dtype=np.int8).astype(np.int64),
-            "amount": np.frombuffer(self.amount, dtype=float).copy(),
+            "time": np.array(self.time, dtype=float),
+            "customer_id": np.array(self.customer, dtype=np.int64),
+            "kind": np.array(self.kind, dtype=np.int64),
+            "amount": np.array(self.amount, dtype=float),
         }
 
     def details_column(self) -> np.ndarray:
         """The details of every event as an object array (None where there are none)."""
         texts = np.empty(len(self._texts), dtype=object)
         texts[:] = self._texts
-        return texts[np.frombuffer(self.detail, dtype=self.detail.typecode)]
+        return texts[np.array(self.detail, dtype=self.detail.typecode)]
 
     def events_table(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
         return pd.DataFrame(

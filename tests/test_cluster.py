@@ -139,7 +139,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing(cluster, pair):
                                   progress=False)
         watcher.join(timeout=5)
         survivors = [w["name"] for w in ex.client.scheduler_info()["workers"].values()]
-    assert not on_cluster.attrs["failures"], on_cluster.attrs["failures"]
+    assert not on_cluster.attrs["failures"], [f.get("error") for f in on_cluster.attrs["failures"]]
     assert killed, "the sweep ended before both workers were busy"
     assert workers["w1"].wait(timeout=10) == -signal.SIGKILL
     assert survivors == ["w2"]

@@ -129,3 +129,37 @@ def test_simulate_rejects_bad_arguments(retail_small):
         crmsim.simulate({"horizon": 3})
     with pytest.raises(ValueError, match="seed = -1"):
         crmsim.simulate(retail_small, seed=-1)
+
+
+def test_a_profiler_holding_frames_cannot_break_a_run():
+    """A sampling profiler (a dask worker runs one) may hold the frame of a function that has
+    just returned, and with it that function's locals. A run must not leave a numpy view of a
+    growing column in any local: a held view pins the column's buffer and its next append
+    raises BufferError (this failed one sweep replication on a dask cluster). Here every crmsim
+    frame is held after it returns, the worst a profiler can do; every shipped scenario with
+    mid-run scans (desk, warning, campaigns, rewards, tiers) must give its usual KPIs."""
+    import collections
+    import sys
+
+    names = ["retail_baseline", "churn_warning_winback", "retail_campaigns",
+             "complaints_recovery", "retail_points", "telecom_portability"]
+    plain = {}
+    for name in names:
+        scenario = crmsim.load_scenario(name).with_overrides(
+            {"customers.initial": 150, "horizon": 200, "acquisition.rate": 1})
+        plain[name] = (scenario, crmsim.simulate(scenario, seed=3).kpis)
+    held = collections.deque(maxlen=10_000)
+
+    def hold(frame, event, arg):
+        if event == "return" and "crmsim" in frame.f_code.co_filename:
+            held.append(frame)
+
+    for name, (scenario, kpis) in plain.items():
+        sys.setprofile(hold)
+        try:
+            profiled = crmsim.simulate(scenario, seed=3).kpis
+        finally:
+            sys.setprofile(None)
+        assert held, "the profile hook saw no crmsim frame"
+        held.clear()
+        assert profiled == pytest.approx(kpis, nan_ok=True), name

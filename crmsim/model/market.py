@@ -282,8 +282,8 @@ class Market:
     def _active_lifetimes(self, last: float) -> tuple[np.ndarray, np.ndarray]:
         """(ids, since): the active customers, in id order, and when each one's time since the
         report at ``last`` began (``last``, or the start of a lifetime that began after it)."""
-        ids = np.flatnonzero(np.frombuffer(self._is_active, dtype=np.int8))
-        return ids, np.maximum(last, np.frombuffer(self._life_began)[ids])
+        ids = np.flatnonzero(np.array(self._is_active, dtype=np.int8))
+        return ids, np.maximum(last, np.array(self._life_began)[ids])
 
     def _barrier_upkeep_since(self, last: float, now: float) -> float:
         """Σ over active customers of their barrier upkeep since ``last`` (or since their
@@ -296,7 +296,7 @@ class Market:
         """
         ids, since = self._active_lifetimes(last)
         rates = np.array([self.barrier_upkeep_rate(seg) for seg in self.segments])
-        segment = np.frombuffer(self._segment_of, dtype=np.int16)[ids]
+        segment = np.array(self._segment_of, dtype=np.int16)[ids]
         return sum((rates[segment] * (now - since)).tolist())
 
     def _grown_tenure_since(self, last: float, now: float) -> float:
@@ -305,7 +305,7 @@ class Market:
         by element (numpy's exp may round differently) and Python's ``sum`` in id order."""
         ids, since = self._active_lifetimes(last)
         tau = self.scenario.economics.tenure_maturity
-        a = np.frombuffer(self._acquired_at)[ids]
+        a = np.array(self._acquired_at)[ids]
         grown_since = np.array(list(map(math.exp, (-(since - a) / tau).tolist())))
         grown_now = np.array(list(map(math.exp, (-(now - a) / tau).tolist())))
         value = (now - since) - tau * (grown_since - grown_now)

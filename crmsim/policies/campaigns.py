@@ -751,10 +751,10 @@ class CampaignPolicy(Policy):
 
     def _payments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rec = self.market.recorder
-        kinds = np.frombuffer(rec.kind, np.int8)
+        kinds = np.array(rec.kind, np.int8)
         paid = np.isin(kinds, PAID_KINDS)
-        return (np.frombuffer(rec.time, float)[paid], np.frombuffer(rec.customer, np.int64)[paid],
-                np.frombuffer(rec.amount, float)[paid])
+        return (np.array(rec.time, float)[paid], np.array(rec.customer, np.int64)[paid],
+                np.array(rec.amount, float)[paid])
 
     def wave_table(self) -> pd.DataFrame:
         """One row per wave: who was targeted, contacted and held out, the cost, the share who

@@ -438,8 +438,8 @@ class EarlyWarningPolicy(Policy):
             empty = np.zeros(0)
             return warning_kpis([], [], empty, empty, empty, 1.0, 1.0, horizon)
         rec = self.market.recorder
-        return warning_kpis(self.scans, self.offer_log, np.frombuffer(rec.customer, np.int64),
-                            np.frombuffer(rec.time, float), np.frombuffer(rec.kind, np.int8),
+        return warning_kpis(self.scans, self.offer_log, np.array(rec.customer, np.int64),
+                            np.array(rec.time, float), np.array(rec.kind, np.int8),
                             self.cfg.window, self.cfg.offer_duration, horizon)
 
 

@@ -362,11 +362,11 @@ class ServiceDesk:
 
     def log(self) -> pd.DataFrame:
         """The inbound-contact log: arrival, wait, answered, kind."""
-        return contact_log(np.frombuffer(self.arrival, dtype=float),
-                           np.frombuffer(self.wait, dtype=float),
-                           np.frombuffer(self.answered, dtype=np.int8),
-                           np.frombuffer(self.kind, dtype=np.int8),
-                           np.frombuffer(self.customer, dtype=np.int64))
+        return contact_log(np.array(self.arrival, dtype=float),
+                           np.array(self.wait, dtype=float),
+                           np.array(self.answered, dtype=np.int8),
+                           np.array(self.kind, dtype=np.int8),
+                           np.array(self.customer, dtype=np.int64))
 
     def kpis(self, horizon: float) -> dict[str, float]:
         kpis = desk_kpis(self.log(), self.cfg.sla_target, self.failures, self.complaints,
@@ -502,18 +502,18 @@ class DeskPolicy(Policy):
         """The desk's records by customer id: complaints logged, complaints that ended
         unresolved or abandoned, and contacts that hung up before an answer."""
         rec = self.market.recorder
-        kind = np.frombuffer(rec.kind, dtype=np.int8)
-        ids = np.frombuffer(rec.customer, dtype=np.int64)
+        kind = np.array(rec.kind, dtype=np.int8)
+        ids = np.array(rec.customer, dtype=np.int64)
         rows = np.flatnonzero(kind == RESOLUTION)
         failed = [int(ids[r]) for r in rows.tolist()
                   if rec.details_of(r) in (UNRESOLVED, ABANDONED)]
         desk = self.desk
-        unanswered = np.frombuffer(desk.answered, dtype=np.int8) == 0
+        unanswered = np.array(desk.answered, dtype=np.int8) == 0
         return {
             "complaints": complaint_counts(desk, n),
             "failed_recoveries": np.bincount(np.array(failed, dtype=np.int64), minlength=n),
             "abandoned_contacts": np.bincount(
-                np.frombuffer(desk.customer, dtype=np.int64)[unanswered], minlength=n),
+                np.array(desk.customer, dtype=np.int64)[unanswered], minlength=n),
         }
 
     def snapshot(self, now: float, last: float, row: dict) -> None:
