@@ -163,3 +163,22 @@ def test_a_profiler_holding_frames_cannot_break_a_run():
         assert held, "the profile hook saw no crmsim frame"
         held.clear()
         assert profiled == pytest.approx(kpis, nan_ok=True), name
+
+
+def test_a_finished_market_lets_go_of_its_running_state(retail_small):
+    """After the horizon nothing runs again: the pending wake-ups (and with them every
+    customer's suspended process) and the customers' draw blocks are released, while the
+    clock and everything the tables read stay (the digests check the tables)."""
+    import gc
+
+    from crmsim.model.market import Market
+    from crmsim.simulation import as_seed_sequence
+
+    market = Market(retail_small, as_seed_sequence(1)).run()
+    assert market.env.now == retail_small.horizon
+    assert market.env.peek() == float("inf")  # no pending event left
+    assert all(c.draws is None and c.handling is None for c in market.customers)
+    assert any(c.active for c in market.customers)  # active customers too, not only churned
+    alive = [p for p in gc.get_objects()
+             if type(p).__name__ == "Process" and getattr(p, "env", None) is market.env]
+    assert not alive, f"{len(alive)} customer processes still held"

@@ -220,7 +220,20 @@ class Market:
         self.env.run(until=sc.horizon)
         if not self.recorder.snapshots or self.recorder.snapshots[-1]["time"] < sc.horizon:
             self._snapshot(sc.horizon)
+        self._release_running_state()
         return self
+
+    def _release_running_state(self) -> None:
+        """The run is over: let go of what only a running market needs, before the tables are
+        built and for as long as a result is kept (about half the memory a customer holds).
+
+        A market runs once (``env.run(until=horizon)``); afterwards its pending wake-ups, and
+        with them every customer's suspended process, and the customers' blocks of draws are
+        never used again. ``env.now`` and everything the tables and KPIs read stay.
+        """
+        self.env._queue.clear()  # noqa: SLF001 — SimPy has no public way to drop pending events
+        for c in self.customers:
+            c.draws = c.handling = None
 
     @property
     def loyalty_reference_time(self) -> float:
