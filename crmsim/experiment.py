@@ -39,7 +39,7 @@ from crmsim.analysis.stats import mean_ci
 from crmsim.errors import Interrupted, ScenarioError, crmsim_line
 from crmsim.results import KPI_DESCRIPTIONS
 from crmsim.scenario import Scenario
-from crmsim.simulation import simulate
+from crmsim.simulation import simulate, table_names
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,8 @@ def run_task(task: Task) -> dict[str, Any]:
         if not task.tables:
             return {"ok": True, "kpis": result.kpis}
         names = result.table_names if task.tables == ("*",) else task.tables
-        unknown = [name for name in names if name not in result.table_names]
-        if unknown:  # the caller's mistake (which tables a run has depends on its policies)
-            message = (f"tables = {list(task.tables)!r}: no table {unknown[0]!r} in this run; "
-                       f"tables: {', '.join(result.table_names)}")
+        message = _no_such_table(task.tables, result.table_names, "in this run")
+        if message:  # the caller's mistake (which tables a run has depends on its policies)
             return {"ok": False, "error": f"ScenarioError: {message}", "where": None,
                     "caller_error": message}
         return {"ok": True, "kpis": result.kpis,
@@ -86,6 +84,15 @@ def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
     module-level function.
     """
     return executors.run_all(tasks, run, executor, jobs, progress)
+
+
+def _no_such_table(asked: tuple[str, ...], names, where: str) -> str | None:
+    """The error for table names ``asked`` for that are not among ``names`` (None: all are)."""
+    unknown = [name for name in asked if name != "*" and name not in names]
+    if not unknown:
+        return None
+    return (f"tables = {list(asked)!r}: no table {unknown[0]!r} {where}; "
+            f"tables: {', '.join(names)}")
 
 
 def _tables_asked(tables) -> tuple[str, ...]:
@@ -310,6 +317,10 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     """
     _check_replications(replications)
     asked = _tables_asked(tables)
+    for label, sc in (scenarios.items() if isinstance(scenarios, dict) else enumerate(scenarios)):
+        if not isinstance(sc, Scenario):
+            raise TypeError(f"compare() needs Scenarios (crmsim.load_scenario(...)); scenario "
+                            f"{label!r} is a {type(sc).__name__}")
     if not isinstance(scenarios, dict):
         scenarios = {sc.name: sc for sc in scenarios}
     if not scenarios:
@@ -328,6 +339,10 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     if limit < replications:
         raise ScenarioError(f"max_replications = {limit}: must be >= replications "
                             f"({replications})")
+    for label, sc in scenarios.items():  # a wrong table name is refused before anything runs
+        message = asked and _no_such_table(asked, table_names(sc), f"in scenario {label!r}")
+        if message:
+            raise ScenarioError(message)
     with executors.using(executor, jobs) as place:  # one pool for every batch
         return _replicate(scenarios, replications, seed, place, progress, target_halfwidth,
                           limit, target_kpis, asked)

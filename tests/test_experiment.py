@@ -89,11 +89,34 @@ def test_a_scenario_travels_once_and_a_replication_as_its_seed(pair):
     assert _run_shipped(experiment.run_task, shell, key, blob) == experiment.run_task(tasks[7])
 
 
-def test_tables_asked_for_by_a_wrong_name(pair):
-    with pytest.raises(ScenarioError, match="no table 'event'.*tables: events, customers"):
-        compare(pair, replications=1, tables=["event"], progress=False)
+def test_tables_asked_for_by_a_wrong_name(pair, monkeypatch):
+    """A wrong table name is refused before any replication runs (it used to be found after
+    the whole experiment), naming the scenario and the tables it has; so is a non-scenario."""
+    def no_run(*args, **kwargs):
+        raise AssertionError("a replication ran")
+
+    monkeypatch.setattr(experiment, "execute", no_run)
+    with pytest.raises(ScenarioError, match="no table 'event' in scenario 'base'; "
+                                            "tables: events, customers"):
+        compare(pair, replications=1, tables=["events", "event"], progress=False)
+    with pytest.raises(ScenarioError, match="no table 'campaigns'.*tables: events"):
+        compare(pair, replications=1, tables=["campaigns"], progress=False)  # campaigns off
     with pytest.raises(ScenarioError, match="tables = 3"):
         compare(pair, replications=1, tables=3, progress=False)
+    with pytest.raises(TypeError, match="scenario 'better' is a str"):
+        compare({"base": pair["base"], "better": "retail_better_service"}, replications=1,
+                progress=False)
+
+
+def test_a_runs_table_names_are_known_before_it_runs():
+    from crmsim.simulation import table_names
+
+    for name in ("retail_baseline", "retail_campaigns", "churn_warning_winback"):
+        scenario = crmsim.load_scenario(name).with_overrides(
+            {"customers.initial": 60, "horizon": 200, "acquisition.rate": 1})
+        assert table_names(scenario) == tuple(crmsim.simulate(scenario, 1).table_names), name
+    assert "campaigns" in table_names(crmsim.load_scenario("retail_campaigns"))
+    assert "campaigns" not in table_names(crmsim.load_scenario("retail_baseline"))
 
 
 def test_dask_local_cluster_agrees(pair):
