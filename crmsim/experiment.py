@@ -65,7 +65,7 @@ def run_task(task: Task) -> dict[str, Any]:
         if not task.tables:
             return {"ok": True, "kpis": result.kpis}
         names = result.table_names if task.tables == ("*",) else task.tables
-        message = _no_such_table(task.tables, result.table_names, "in this run")
+        message = _no_such_table(names, result.table_names, "in this run")
         if message:  # the caller's mistake (which tables a run has depends on its policies)
             return {"ok": False, "error": f"ScenarioError: {message}", "where": None,
                     "caller_error": message}
@@ -88,7 +88,7 @@ def execute(tasks: list[Task], executor="serial", jobs: int | None = None,
 
 def _no_such_table(asked: tuple[str, ...], names, where: str) -> str | None:
     """The error for table names ``asked`` for that are not among ``names`` (None: all are)."""
-    unknown = [name for name in asked if name != "*" and name not in names]
+    unknown = [name for name in asked if name not in names]
     if not unknown:
         return None
     return (f"tables = {list(asked)!r}: no table {unknown[0]!r} {where}; "
@@ -339,10 +339,11 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     if limit < replications:
         raise ScenarioError(f"max_replications = {limit}: must be >= replications "
                             f"({replications})")
-    for label, sc in scenarios.items():  # a wrong table name is refused before anything runs
-        message = asked and _no_such_table(asked, table_names(sc), f"in scenario {label!r}")
-        if message:
-            raise ScenarioError(message)
+    if asked and asked != ("*",):  # a wrong table name is refused before anything runs
+        for label, sc in scenarios.items():
+            message = _no_such_table(asked, table_names(sc), f"in scenario {label!r}")
+            if message:
+                raise ScenarioError(message)
     with executors.using(executor, jobs) as place:  # one pool for every batch
         return _replicate(scenarios, replications, seed, place, progress, target_halfwidth,
                           limit, target_kpis, asked)
