@@ -317,12 +317,13 @@ def compare(scenarios: dict[str, Scenario] | list[Scenario], replications: int =
     """
     _check_replications(replications)
     asked = _tables_asked(tables)
-    for label, sc in (scenarios.items() if isinstance(scenarios, dict) else enumerate(scenarios)):
+    given = list(scenarios.items() if isinstance(scenarios, dict) else enumerate(scenarios))
+    for label, sc in given:
         if not isinstance(sc, Scenario):
             raise TypeError(f"compare() needs Scenarios (crmsim.load_scenario(...)); scenario "
                             f"{label!r} is a {type(sc).__name__}")
     if not isinstance(scenarios, dict):
-        scenarios = {sc.name: sc for sc in scenarios}
+        scenarios = {sc.name: sc for _, sc in given}
     if not scenarios:
         raise ScenarioError("compare() needs at least one scenario")
     if target_halfwidth is not None and not (0 < target_halfwidth < np.inf):
