@@ -172,6 +172,12 @@ class Comparison:
         _check_kpis(kpis, "target_kpis")
         return self.relative_halfwidth(kpis) <= relative_halfwidth
 
+    def per_replication(self, kpi: str) -> pd.DataFrame:
+        """One KPI's value by replication (index) and scenario (columns): replication k of
+        every scenario ran with the same seed, so rows pair up."""
+        rows = self.kpis[self.kpis["kpi"] == kpi]
+        return rows.pivot(index="replication", columns="scenario", values="value")
+
     @property
     def table(self) -> pd.DataFrame:
         """KPI mean, sd and 95% t-interval per scenario (index: scenario, kpi)."""

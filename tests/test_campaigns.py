@@ -175,8 +175,7 @@ def test_a_phone_campaign_raises_the_churn_of_do_not_disturbs():
     cmp = crmsim.compare({"none": sc, **by}, replications=4, seed=0, progress=False)
     phone = cmp.differences.loc[("phone", "churned")]
     assert phone["low"] > 0
-    wide = cmp.kpis[cmp.kpis.kpi == "churned"].pivot(index="replication", columns="scenario",
-                                                      values="value")
+    wide = cmp.per_replication("churned")
     assert (wide["phone"] - wide["email"]).mean() > 0
     assert crmsim.analysis.mean_ci(wide["phone"] - wide["email"])[1] > 0
     assert cmp.table.loc[("phone", "campaign_annoyed"), "mean"] > 50

@@ -28,8 +28,8 @@ def test_table_and_differences(pair):
     row = table.loc[("better", "revenue")]
     assert row["low"] <= row["mean"] <= row["high"]
     diff = cmp.differences.loc[("better", "churned")]
-    wide = cmp.kpis[cmp.kpis["kpi"] == "churned"].pivot(index="replication", columns="scenario",
-                                                         values="value")
+    wide = cmp.per_replication("churned")
+    assert wide.shape == (4, 2) and list(wide.index) == [0, 1, 2, 3]
     assert diff["mean"] == pytest.approx((wide["better"] - wide["base"]).mean())
     assert diff["high"] < 0  # better service: fewer churners, paired
     assert cmp.differences.loc[("better", "acquired"), "mean"] == 0  # CRN: same acquisitions
@@ -133,8 +133,7 @@ def test_dask_local_cluster_agrees(pair):
 
 def test_replication_k_uses_the_same_child_seed_for_every_scenario(pair):
     cmp = compare(pair, replications=3, seed=5, progress=False)
-    initial_rev = cmp.kpis[cmp.kpis["kpi"] == "acquired"].pivot(
-        index="replication", columns="scenario", values="value")
+    initial_rev = cmp.per_replication("acquired")
     assert (initial_rev["base"] == initial_rev["better"]).all()
     direct = experiment.simulate(pair["base"], np.random.SeedSequence(5).spawn(3)[2]).kpis
     got = cmp.kpis.query("scenario == 'base' and replication == 2").set_index("kpi")["value"]

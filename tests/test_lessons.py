@@ -124,8 +124,7 @@ def test_empowerment_lowers_repeat_complaints_and_costs_money():
 def _defection_cut(scenario: crmsim.Scenario) -> tuple[float, float, float]:
     cut = scenario.with_overrides({"churn.base": 0.05})
     cmp = crmsim.compare({"10%": scenario, "5%": cut}, replications=3, seed=0, progress=False)
-    rows = cmp.kpis[cmp.kpis["kpi"] == "npv_profit"].pivot(index="replication",
-                                                           columns="scenario", values="value")
+    rows = cmp.per_replication("npv_profit")
     return mean_ci((rows["5%"] / rows["10%"] - 1).to_numpy())
 
 

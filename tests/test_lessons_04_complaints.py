@@ -44,8 +44,7 @@ def test_tarp_order_of_complaint_outcomes():
     tarp = crmsim.compare({name: nb04.recovery_lab(**changes)
                            for name, changes in nb04.TARP_OUTCOMES.items()},
                           replications=3, seed=SEED, progress=False)
-    churned = tarp.kpis[tarp.kpis["kpi"] == "churned"].pivot(
-        index="replication", columns="scenario", values="value")
+    churned = tarp.per_replication("churned")
     order = list(nb04.TARP_OUTCOMES)
     for better, worse in zip(order, order[1:]):
         low = mean_ci((churned[worse] - churned[better]).to_numpy())[1]

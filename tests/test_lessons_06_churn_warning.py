@@ -36,7 +36,7 @@ def targeting():
 
 
 def per_kpi(comparison, kpi):
-    return nb06.per_replication(comparison, kpi)
+    return comparison.per_replication(kpi)
 
 
 def test_the_score_ranks_leavers_far_better_than_a_random_list():

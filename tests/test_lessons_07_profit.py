@@ -17,9 +17,7 @@ from crmsim.model.churn import probability
 
 
 def wide(comparison: crmsim.Comparison, kpi: str) -> pd.DataFrame:
-    kpis = comparison.kpis
-    return kpis[kpis["kpi"] == kpi].pivot(index="replication", columns="scenario",
-                                          values="value")
+    return comparison.per_replication(kpi)
 
 
 def reichheld_sasser(**overrides) -> crmsim.Scenario:

@@ -36,8 +36,7 @@ def test_common_random_numbers_make_the_profit_difference_far_more_precise():
     and the paired interval is at least twice as narrow as one from independent seeds."""
     cmp = service_pair()
     assert cmp.variance_reduction().loc[("better service", "profit"), "reduction"] > 0.75
-    runs = cmp.kpis[cmp.kpis["kpi"] == "profit"].pivot(index="replication",
-                                                       columns="scenario", values="value")
+    runs = cmp.per_replication("profit")
     other = crmsim.compare({"better service": service_pair().scenarios["better service"]},
                            replications=8, seed=6, progress=False)
     independent = other.kpis.query("kpi == 'profit'")["value"].to_numpy()

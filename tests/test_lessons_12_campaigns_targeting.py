@@ -37,9 +37,7 @@ def strategies() -> crmsim.experiment.Comparison:
 
 
 def per_replication(kpi: str) -> pd.DataFrame:
-    kpis = strategies().kpis
-    return kpis[kpis["kpi"] == kpi].pivot(index="replication", columns="scenario",
-                                          values="value")
+    return strategies().per_replication(kpi)
 
 
 def test_naive_campaign_revenue_is_many_times_the_true_increment():

@@ -144,8 +144,7 @@ def test_tarp_ordering_emerges_from_the_defaults():
     cmp = crmsim.compare(variants, replications=3, seed=2, progress=False)
     churned = cmp.table.xs("churned", level="kpi")["mean"]
     assert churned["quick"] < churned["resolved"] < churned["silent"] < churned["unresolved"]
-    wide = cmp.kpis[cmp.kpis["kpi"] == "churned"].pivot(index="replication", columns="scenario",
-                                                         values="value")
+    wide = cmp.per_replication("churned")
     for better, worse in (("quick", "resolved"), ("resolved", "silent"),
                           ("silent", "unresolved")):
         assert (wide[better] < wide[worse]).all(), (better, worse)

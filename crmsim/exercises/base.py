@@ -36,6 +36,5 @@ def best_of(values) -> tuple[Any, frozenset]:
 
 def best_paired(comparison, kpi: str = "profit") -> tuple[str, frozenset]:
     """:func:`best_of` on one KPI of a :func:`crmsim.compare` (choices are its scenarios)."""
-    rows = comparison.kpis[comparison.kpis["kpi"] == kpi]
-    best, accepted = best_of(rows.pivot(index="replication", columns="scenario", values="value"))
+    best, accepted = best_of(comparison.per_replication(kpi))
     return str(best), frozenset(str(name) for name in accepted)

@@ -154,12 +154,6 @@ def best_value(comparison) -> tuple[str, frozenset]:
     return best_of(firm_value(comparison))
 
 
-def per_replication(comparison, kpi: str) -> pd.DataFrame:
-    """One KPI per replication (index) and scenario (columns)."""
-    rows = comparison.kpis[comparison.kpis["kpi"] == kpi]
-    return rows.pivot(index="replication", columns="scenario", values="value")
-
-
 def win_back_by_tier(result) -> pd.DataFrame:
     """What win-back did per value tier in one run (客户赢回, 分级对待): approaches, successes,
     their cost, and the margin the won-back customers paid after coming back, plus the customers

@@ -68,8 +68,7 @@ def _replications_needed() -> str:
     cmp = crmsim.compare({"0.7": shop,
                           "0.9": shop.with_overrides({"satisfaction.service_quality": 0.9})},
                          replications=most, seed=0, progress=False)
-    kpis = cmp.kpis[cmp.kpis["kpi"] == "profit"]
-    wide = kpis.pivot(index="replication", columns="scenario", values="value")
+    wide = cmp.per_replication("profit")
     difference = (wide["0.9"] - wide["0.7"]).to_numpy()
     for n in REPLICATION_CHOICES:  # replication k has the same seed in every experiment
         _, low, high = mean_ci(difference[:n])
