@@ -35,13 +35,9 @@ def targeting():
                           progress=False)
 
 
-def per_kpi(comparison, kpi):
-    return comparison.per_replication(kpi)
-
-
 def test_the_score_ranks_leavers_far_better_than_a_random_list():
     """Section 2: the score's top-decile lift is above 2, a random list's about 1."""
-    lift = per_kpi(targeting(), "warning_top_decile_lift")
+    lift = targeting().per_replication("warning_top_decile_lift")
     assert low(lift["no offers"]) > 2.0
     assert high(lift["random"]) < 1.4
     assert low(lift["no offers"] - lift["random"]) > 0.8
@@ -62,9 +58,9 @@ def test_offers_targeted_by_the_score_save_more_and_random_ones_lose_value():
     the horizon the offers cost more than they keep; counting the customers kept at their
     value, the random list's offers leave the firm less than no offers and than the score's."""
     comparison = targeting()
-    saved = per_kpi(comparison, "offers_saved")
+    saved = comparison.per_replication("offers_saved")
     assert low(saved["score"] - saved["random"]) > 0
-    profit = per_kpi(comparison, "npv_profit")
+    profit = comparison.per_replication("npv_profit")
     assert high(profit["score"] - profit["no offers"]) < 0
     value = nb06.firm_value(comparison)
     assert high(value["random"] - value["no offers"]) < 0
@@ -78,8 +74,8 @@ def test_win_back_keeps_customers_and_pays_beyond_the_horizon():
     comparison = crmsim.compare({"none": nb06.operator(**{"win_back.enabled": False}),
                                  "by tier": nb06.operator()},
                                 replications=4, seed=SEED, progress=False)
-    active = per_kpi(comparison, "active_end")
-    profit = per_kpi(comparison, "npv_profit")
+    active = comparison.per_replication("active_end")
+    profit = comparison.per_replication("npv_profit")
     value = nb06.firm_value(comparison)
     assert low(active["by tier"] - active["none"]) > 50
     later = nb06.customer_value()["clv"] * (1 + nb06.customer_value()["discount_rate"]) ** -24

@@ -16,10 +16,6 @@ from crmsim.exercises import nb07
 from crmsim.model.churn import probability
 
 
-def wide(comparison: crmsim.Comparison, kpi: str) -> pd.DataFrame:
-    return comparison.per_replication(kpi)
-
-
 def reichheld_sasser(**overrides) -> crmsim.Scenario:
     return crmsim.load_scenario("reichheld_sasser").with_overrides(
         {"customers.initial": 1000, **overrides})
@@ -50,7 +46,7 @@ def test_a_five_point_cut_in_annual_defection_is_worth_more_with_tenure_effects(
     cut = crmsim.compare({"rs 10%": rs, "rs 5%": rs.with_overrides({"churn.base": 0.05}),
                           "flat 10%": flat, "flat 5%": flat.with_overrides({"churn.base": 0.05})},
                          replications=4, seed=7, progress=False)
-    npv = wide(cut, "npv_profit")
+    npv = cut.per_replication("npv_profit")
     with_tenure = (npv["rs 5%"] / npv["rs 10%"] - 1).to_numpy()
     without = (npv["flat 5%"] / npv["flat 10%"] - 1).to_numpy()
     assert mean_ci(with_tenure - without)[1] > 0.08
@@ -69,13 +65,14 @@ def test_keeping_a_subscriber_is_cheaper_than_winning_one_here():
     choices = {"acquisition": business.with_overrides({"acquisition.rate": 25 + 500 / 150}),
                "mild offers": nb07.with_offers(business, -0.5)}
     cmp = crmsim.compare(choices, replications=4, seed=3, progress=False)
-    saved, offers = wide(cmp, "offers_saved")["mild offers"], wide(cmp, "offers")["mild offers"]
+    saved = cmp.per_replication("offers_saved")["mild offers"]
+    offers = cmp.per_replication("offers")["mild offers"]
     share, low, high = proportion_ci(int(saved.sum()), int(offers.sum()))
     cost = 5 * 0.5
     assert cost < 150 * low
     closed_form = 0.10 - probability(0.10, -0.5)
     assert low <= closed_form <= high
-    npv = wide(cmp, "npv_profit")
+    npv = cmp.per_replication("npv_profit")
     assert mean_ci((npv["mild offers"] - npv["acquisition"]).to_numpy())[1] > 0
 
 
@@ -85,7 +82,7 @@ def test_selective_acquisition_pays_up_to_a_point():
     shop = nb07.selective_shop(cac=25)
     cmp = crmsim.compare({f"{s}": shop.with_overrides({"acquisition.selectivity": s})
                           for s in (0.0, 0.6, 0.9)}, replications=3, seed=5, progress=False)
-    npv = wide(cmp, "npv_profit")
+    npv = cmp.per_replication("npv_profit")
     assert mean_ci((npv["0.6"] - npv["0.0"]).to_numpy())[1] > 0
     assert mean_ci((npv["0.6"] - npv["0.9"]).to_numpy())[1] > 0
 
