@@ -5,9 +5,10 @@
 
 Prints, for the retail baseline:
 
-* the model's SimPy events per second against a *bare SimPy loop* with the same number of
-  processes, each replaying exactly the wake-ups its customer had in the model (the ceiling:
-  the same SimPy work with no model code) — the ratio is what the model's Python costs;
+* the model's speed against a *bare SimPy loop* with one process per customer, each replaying
+  exactly the purchases its customer had in the model (the ceiling: the same wake-ups with no
+  model code): the bare loop's CPU time over the model's — what the model's Python costs (its
+  events per second are printed too);
 * customers per second (simulated year, tables included);
 * CPU seconds per customer-year of a full ``simulate`` (tables built) at each population
   (``--customers`` and ``--scale``), each in a fresh process, and the peak memory that run
@@ -197,9 +198,13 @@ def main(argv=None) -> int:
           f"{model_eps:>10,.0f} events/s  (best of {args.repeats})")
     print(f"  bare SimPy loop:  {bare_s:7.2f} s CPU  {bare_events:>10,} SimPy events  "
           f"{bare_eps:>10,.0f} events/s  ({len(wakeups):,} processes)")
-    ratio = model_eps / bare_eps
-    table.append(("model / bare SimPy events per s", f"{ratio:.2f}", ">= 0.4 (0.5 later)",
-                  ratio >= 0.4))
+    # the same customers and wake-ups: the bare loop's time over the model's. (Events per
+    # second would flatter or wrong the model by how it counts: a customer's life schedules no
+    # process start or end event, the bare loop's processes two each.)
+    ratio = bare_s / model_s
+    print(f"  events per second, model / bare: {model_eps / bare_eps:.2f}")
+    table.append(("model speed / bare SimPy loop (same wake-ups)", f"{ratio:.2f}",
+                  ">= 0.4 (0.5 later)", ratio >= 0.4))
 
     if not args.skip_memory:
         model_mem, total_mem = memory_per_customer(sc, args.customers)

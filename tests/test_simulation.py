@@ -166,11 +166,12 @@ def test_a_profiler_holding_frames_cannot_break_a_run():
 
 
 def test_a_finished_market_lets_go_of_its_running_state(retail_small):
-    """After the horizon nothing runs again: the pending wake-ups (and with them every
-    customer's suspended process) and the customers' draw blocks are released, while the
+    """After the horizon nothing runs again: the pending wake-ups (every customer's next one,
+    the processes of the policies) and the customers' draw blocks are released, while the
     clock and everything the tables read stay (the digests check the tables)."""
     import gc
 
+    from crmsim.model.customer import Wake
     from crmsim.model.market import Market
     from crmsim.simulation import as_seed_sequence
 
@@ -179,6 +180,9 @@ def test_a_finished_market_lets_go_of_its_running_state(retail_small):
     assert market.env.peek() == float("inf")  # no pending event left
     assert all(c.draws is None and c.handling is None for c in market.customers)
     assert any(c.active for c in market.customers)  # active customers too, not only churned
+    customers = {id(c) for c in market.customers}
+    waiting = [w for w in gc.get_objects() if isinstance(w, Wake) and id(w.customer) in customers]
+    assert not waiting, f"{len(waiting)} customers' wake-ups still held"
     alive = [p for p in gc.get_objects()
              if type(p).__name__ == "Process" and getattr(p, "env", None) is market.env]
-    assert not alive, f"{len(alive)} customer processes still held"
+    assert not alive, f"{len(alive)} processes still held"

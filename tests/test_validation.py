@@ -6,12 +6,11 @@ of each pair plants a classic mistake in the model and watches the check catch i
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 import crmsim.model.market as market_module
 from crmsim.errors import ScenarioError
+from crmsim.model.customer import NoncontractualLife
 from crmsim.validation import check_bgnbd, check_clv, check_sbg, run_validation, validation_scenario
 
 SBG = {"churn.base.a": 1.4, "churn.base.b": 4.0, "customers.initial": 3000, "horizon": 11}
@@ -63,15 +62,12 @@ def test_bgnbd_mean_and_fit_match_with_a_below_one():
 def test_bgnbd_check_catches_drop_out_after_the_first_purchase(monkeypatch):
     """Deciding drop-out after the first (acquisition) purchase too is an off-by-one."""
 
-    def life_with_off_by_one(market, customer):
-        while True:  # decides after *every* purchase, the first one included
-            churn, timing, _ = market.purchase(customer)
-            if market.decides_to_churn(customer, churn):
-                market.churn(customer)
-                return
-            yield market.env.timeout(-math.log1p(-timing) / customer.purchase_rate)
+    def first_purchase_with_off_by_one(life, wake):
+        customer = wake.customer
+        churn, timing, _ = life.market.purchase(customer)
+        life._decide(customer, churn, timing)  # decides after the first purchase too
 
-    monkeypatch.setattr(market_module, "noncontractual_life", life_with_off_by_one)
+    monkeypatch.setattr(NoncontractualLife, "_begin", first_purchase_with_off_by_one)
     table = check_bgnbd(validation_scenario("bgnbd", BGNBD), seed=13, fit=False)
     assert not table["passed"].all()
 

@@ -1,1 +1,2 @@
-"""The SimPy model: customers (one process each), the market and the firm that serves them."""
+"""The SimPy model: customers (each one a chain of wake-ups on SimPy's clock), the market and
+the firm that serves them."""

@@ -1,7 +1,11 @@
-"""A customer: latent traits, state, and its life as a SimPy process.
+"""A customer: latent traits, state, and its life as a chain of wake-ups on SimPy's clock.
 
-Each customer is one SimPy process that sleeps until its own next event, so a million quiet
-customers cost nothing between their purchases:
+Each customer sleeps until its own next event, so a million quiet customers cost nothing
+between their purchases. A customer's next moment is one :class:`Wake`: an event scheduled on
+the market's :class:`simpy.Environment` and processed by SimPy's own loop, which calls the step
+of the customer's life it stands for. Between two wake-ups a customer holds nothing but its
+state and that one pending event — no process, no suspended generator — which is what makes a
+customer's event cheap (see benchmarks/RESULTS.md). The steps:
 
 * **non-contractual** (retail, e-commerce): the first purchase at acquisition; then purchases
   come as a Poisson process at the customer's rate λ_i, and right after each *repeat* purchase
@@ -9,14 +13,21 @@ customers cost nothing between their purchases:
   the customer wakes once, when its silence passes ``decline_recency`` of its own mean gap, to
   enter the decline stage — the recency signal a CRM system would see. A customer who enters
   with a history (a population file, :mod:`crmsim.model.population`) skips the first purchase
-  and resumes with the gap to its next one (:func:`resumed_noncontractual_life`);
+  and resumes with the gap to its next one (:meth:`NoncontractualLife.resume`);
 * **contractual** (telecom, bank, subscription): a payment at acquisition; at each renewal
   (every ``contract.period``) the customer experiences the period's service, decides whether to
   leave (the sBG story) and, if it stays, pays again.
 
 When an experience is a service failure, the customer first complains (or not) and waits for
-the outcome (the policy that handles complaints, :meth:`Market.recover`); only then does it
-decide.
+the outcome: the policy that handles complaints (:meth:`Market.recover`) is a SimPy generator —
+the desk's queue is a :class:`simpy.PriorityResource` — and the customer follows it step by
+step (:meth:`Life.after_failure`), exactly as ``yield from`` would inside a process; only then
+does it decide.
+
+Every wake-up is scheduled at the moment, with the priority and in the order a SimPy process
+would schedule its timeout (a new life starts at once, before any later event, as a process's
+initialisation does), so the same seed gives the same tables as the process-per-customer model
+this replaced (the digest test, tests/test_digests.py).
 
 The market (:mod:`crmsim.model.market`) does the bookkeeping; this module holds the behaviour.
 """
@@ -24,6 +35,8 @@ The market (:mod:`crmsim.model.market`) does the bookkeeping; this module holds 
 from __future__ import annotations
 
 import math
+
+from simpy.core import NORMAL, URGENT
 
 from crmsim.model import lifecycle
 
@@ -120,100 +133,215 @@ class Customer:
         return self.treatment.won_back_at if self.treatment is not None else math.nan
 
 
-def noncontractual_life(market, customer: Customer, timing: float | None = None):
+class Wake:
+    """A customer's next moment: an event born triggered (as a SimPy ``Timeout`` is), put on the
+    environment's queue with :meth:`simpy.Environment.schedule` and processed by
+    :meth:`simpy.Environment.step`, which calls its one callback with it. ``value`` is what that
+    step needs from the moment it was scheduled (a gap, or None)."""
+
+    __slots__ = ("callbacks", "customer", "value")
+    _ok = True  # a succeeded event: what Environment.step checks after the callbacks
+
+    def __init__(self, callbacks: tuple, customer: Customer, value=None):
+        self.callbacks = callbacks  # (the step,): shared by every wake-up of that step
+        self.customer = customer
+        self.value = value
+
+
+class _Started:
+    """The value a generator is first sent (None), as SimPy starts a process."""
+
+    _ok, _value = True, None
+
+
+class Life:
+    """The lives of a market's customers: one object per run, not per customer."""
+
+    def __init__(self, market):
+        self.market = market
+        self.env = market.env
+        self._schedule = market.env.schedule
+        self._at_begin = (self._begin,)
+
+    def start(self, c: Customer) -> None:
+        """Start the customer's life: its first step runs at once, after the current event and
+        before any later one (as a new SimPy process's initialisation does)."""
+        self._schedule(Wake(self._at_begin, c), URGENT)
+
+    def _begin(self, wake: Wake) -> None:
+        raise NotImplementedError
+
+    def after_failure(self, c: Customer, failure: tuple, then, *args) -> None:
+        """The customer complains (or not) about a service failure and waits for the outcome
+        (the generator of :meth:`Market.recover`, ``failure`` its uniforms); then
+        ``then(c, *args)``.
+
+        The generator runs now, within the current event, up to the first event it has to wait
+        for, and goes on from each such event's callback — what ``yield from`` inside a SimPy
+        process does (:meth:`simpy.events.Process._resume`), without a process.
+        """
+        steps = self.market.recover(c, *failure)
+
+        def resume(event) -> None:
+            while True:
+                try:
+                    if event._ok:  # noqa: SLF001 — the fields SimPy's own Process reads
+                        event = steps.send(event._value)  # noqa: SLF001
+                    else:  # a failed event: the generator handles it or fails the run
+                        event._defused = True  # noqa: SLF001
+                        error = event._value  # noqa: SLF001
+                        copy = type(error)(*error.args)
+                        copy.__cause__ = error
+                        event = steps.throw(copy)
+                except StopIteration:
+                    then(c, *args)
+                    return
+                if event.callbacks is not None:  # not processed yet: wait for it
+                    event.callbacks.append(resume)
+                    return
+
+        resume(_Started)
+
+
+class NoncontractualLife(Life):
     """Purchases at rate λ_i; a drop-out decision after each repeat purchase.
 
-    The first purchase (acquisition) has no drop-out decision. With ``timing`` (the uniform of
-    the gap to the next purchase) the life goes on from a purchase already made instead.
-
-    This loop runs for every purchase of every customer: it keeps what it reads as locals.
+    The first purchase (acquisition) has no drop-out decision.
     """
-    if timing is None:
-        _, timing, failure = market.purchase(customer)  # the first purchase: no decision
-        if failure is not None:
-            yield from market.recover(customer, *failure)
-            customer.pending_outcome = None  # no decision follows the first purchase
-    rate = customer.purchase_rate
-    if rate <= 0:
-        return
-    timeout = market.env.timeout
-    rate_factors = market.hooks["rate_factor"]
-    decline_after = market.decline_recency / rate
-    purchase, decides_to_churn = market.purchase, market.decides_to_churn
-    while True:
-        gap = -math.log1p(-timing) / rate  # exponential with rate λ_i
-        for factor in rate_factors:  # e.g. a points programme's goal gradient
-            gap /= factor(customer)
-        if gap > decline_after and customer.stage != lifecycle.DECLINE:
-            yield timeout(decline_after)
-            if not customer.active:
-                return
-            market.set_stage(customer, lifecycle.DECLINE)
-            yield timeout(gap - decline_after)
+
+    def __init__(self, market):
+        super().__init__(market)
+        self._rate_factors = market.hooks["rate_factor"]  # e.g. a points programme's goal gradient
+        self._decline_recency = market.decline_recency
+        self._at_decline = (self._decline,)
+        self._at_purchase = (self._purchase,)
+        self._at_resume = (self._resume,)
+        self._at_resumed_decline = (self._resumed_decline,)
+
+    def resume(self, c: Customer, timing: float, last_purchase: float) -> None:
+        """An active customer who enters with a history (a population file) resumes buying.
+
+        Its next purchase comes after an exponential gap with its rate counted from now (the
+        Poisson process is memoryless: the silence since ``last_purchase`` does not shorten
+        it); ``timing`` is the customer's uniform for that gap. Its silence counts from its
+        last purchase, so it enters decline once ``decline_recency`` of its mean gap has passed
+        since then — at once if that is already so. Then its life goes on as any customer's.
+        """
+        self._schedule(Wake(self._at_resume, c, (timing, last_purchase)), URGENT)
+
+    def _begin(self, wake: Wake) -> None:
+        c = wake.customer
+        _, timing, failure = self.market.purchase(c)  # the first purchase: no decision
+        if failure is None:
+            self._sleep(c, timing)
         else:
-            yield timeout(gap)
-        if not customer.active:  # the firm stopped serving the customer meanwhile
+            self.after_failure(c, failure, self._after_first_failure, timing)
+
+    def _after_first_failure(self, c: Customer, timing: float) -> None:
+        c.pending_outcome = None  # no decision follows the first purchase
+        self._sleep(c, timing)
+
+    def _gap(self, c: Customer, timing: float) -> float:
+        """The gap to the next purchase: exponential with rate λ_i (``timing`` its uniform),
+        stretched by the policies that change the rate."""
+        gap = -math.log1p(-timing) / c.purchase_rate
+        for factor in self._rate_factors:
+            gap /= factor(c)
+        return gap
+
+    def _sleep(self, c: Customer, timing: float) -> None:
+        """Until the next purchase; on the way, a wake-up when the silence means decline."""
+        rate = c.purchase_rate
+        if rate <= 0:
+            return  # never buys again
+        gap = self._gap(c, timing)
+        decline_after = self._decline_recency / rate
+        if gap > decline_after and c.stage != lifecycle.DECLINE:
+            self._schedule(Wake(self._at_decline, c, gap), NORMAL, decline_after)
+        else:
+            self._schedule(Wake(self._at_purchase, c), NORMAL, gap)
+
+    def _decline(self, wake: Wake) -> None:
+        c = wake.customer
+        if not c.active:  # the firm stopped serving the customer meanwhile
             return
-        churn, timing, failure = purchase(customer)
-        if failure is not None:  # complain (or not) and wait for the outcome first
-            yield from market.recover(customer, *failure)
-        if decides_to_churn(customer, churn):
-            market.churn(customer)
+        self.market.set_stage(c, lifecycle.DECLINE)
+        self._schedule(Wake(self._at_purchase, c), NORMAL,
+                       wake.value - self._decline_recency / c.purchase_rate)
+
+    def _purchase(self, wake: Wake) -> None:
+        c = wake.customer
+        if not c.active:  # the firm stopped serving the customer meanwhile
             return
+        churn, timing, failure = self.market.purchase(c)
+        if failure is None:
+            self._decide(c, churn, timing)
+        else:  # complain (or not) and wait for the outcome first
+            self.after_failure(c, failure, self._decide, churn, timing)
 
+    def _decide(self, c: Customer, churn: float, timing: float) -> None:
+        market = self.market
+        if market.decides_to_churn(c, churn):
+            market.churn(c)
+        else:
+            self._sleep(c, timing)
 
-def resumed_noncontractual_life(market, customer: Customer, timing: float,
-                                last_purchase: float):
-    """An active customer who enters with a history (a population file) resumes buying.
-
-    Its next purchase comes after an exponential gap with its rate counted from now (the
-    Poisson process is memoryless: the silence since ``last_purchase`` does not shorten it);
-    ``timing`` is the customer's uniform for that gap. Its silence counts from its last
-    purchase, so it enters decline once ``decline_recency`` of its mean gap has passed since
-    then — at once if that is already so. Then its life goes on as any customer's.
-    """
-    env = market.env
-    rate = customer.purchase_rate
-    if rate <= 0:
-        return
-    gap = -math.log1p(-timing) / rate
-    for factor in market.hooks["rate_factor"]:
-        gap /= factor(customer)
-    start = env.now
-    decline_at = last_purchase + market.decline_recency / rate
-    if gap > decline_at - start and customer.stage != lifecycle.DECLINE:
-        if decline_at > start:
-            yield env.timeout(decline_at - start)
-            if not customer.active:
+    def _resume(self, wake: Wake) -> None:
+        c = wake.customer
+        timing, last_purchase = wake.value
+        rate = c.purchase_rate
+        if rate <= 0:
+            return
+        gap = self._gap(c, timing)
+        start = self.env.now
+        decline_at = last_purchase + self._decline_recency / rate
+        if gap > decline_at - start and c.stage != lifecycle.DECLINE:
+            if decline_at > start:
+                self._schedule(Wake(self._at_resumed_decline, c, (gap, start)), NORMAL,
+                               decline_at - start)
                 return
-        market.set_stage(customer, lifecycle.DECLINE)
-        yield env.timeout(max(0.0, gap - (env.now - start)))
-    else:
-        yield env.timeout(gap)
-    if not customer.active:
-        return
-    churn, timing, failure = market.purchase(customer)
-    if failure is not None:
-        yield from market.recover(customer, *failure)
-    if market.decides_to_churn(customer, churn):
-        market.churn(customer)
-        return
-    yield from noncontractual_life(market, customer, timing)
+            self.market.set_stage(c, lifecycle.DECLINE)
+            self._schedule(Wake(self._at_purchase, c), NORMAL,
+                           max(0.0, gap - (self.env.now - start)))
+        else:
+            self._schedule(Wake(self._at_purchase, c), NORMAL, gap)
+
+    def _resumed_decline(self, wake: Wake) -> None:
+        c = wake.customer
+        if not c.active:
+            return
+        self.market.set_stage(c, lifecycle.DECLINE)
+        gap, start = wake.value
+        self._schedule(Wake(self._at_purchase, c), NORMAL, max(0.0, gap - (self.env.now - start)))
 
 
-def contractual_life(market, customer: Customer):
+class ContractualLife(Life):
     """A payment at acquisition; at each renewal: experience, churn decision, payment."""
-    env = market.env
-    period = market.contract_period
-    market.payment(customer)
-    while True:
-        yield env.timeout(period)
-        if not customer.active:  # the firm stopped serving the customer meanwhile
+
+    def __init__(self, market):
+        super().__init__(market)
+        self._period = market.contract_period
+        self._at_renewal = (self._renewal,)
+
+    def _begin(self, wake: Wake) -> None:
+        c = wake.customer
+        self.market.payment(c)
+        self._schedule(Wake(self._at_renewal, c), NORMAL, self._period)
+
+    def _renewal(self, wake: Wake) -> None:
+        c = wake.customer
+        if not c.active:  # the firm stopped serving the customer meanwhile
             return
-        churn, failure = market.period_experience(customer)
-        if failure is not None:  # complain (or not) and wait for the outcome first
-            yield from market.recover(customer, *failure)
-        if market.decides_to_churn(customer, churn):
-            market.churn(customer)
+        churn, failure = self.market.period_experience(c)
+        if failure is None:
+            self._decide(c, churn)
+        else:  # complain (or not) and wait for the outcome first
+            self.after_failure(c, failure, self._decide, churn)
+
+    def _decide(self, c: Customer, churn: float) -> None:
+        market = self.market
+        if market.decides_to_churn(c, churn):
+            market.churn(c)
             return
-        market.payment(customer)
+        market.payment(c)
+        self._schedule(Wake(self._at_renewal, c), NORMAL, self._period)

@@ -3,12 +3,13 @@
 :class:`Market` owns everything of one run: the environment, the run's random streams, the
 recorder, the customers and one instance of every registered policy
 (:data:`crmsim.policies.REGISTRY`). It creates customers (the initial base at t = 0; policies
-such as acquisition add more), starts one process per customer (:mod:`crmsim.model.customer`)
-and a reporting process that takes a snapshot every ``report_every``. The actions customers
-trigger — purchase, payment, experience, churn decision, stage change — are methods here
-because they touch the firm's books; the rules behind them live in their own modules
-(satisfaction, lifecycle, churn), and at each of these moments the market calls the hooks of
-the policies that take part (:mod:`crmsim.model.policy`). It never names a policy.
+such as acquisition add more), starts each customer's life (a chain of wake-ups on SimPy's
+clock, :mod:`crmsim.model.customer`) and a reporting process that takes a snapshot every
+``report_every``. The actions customers trigger — purchase, payment, experience, churn
+decision, stage change — are methods here because they touch the firm's books; the rules
+behind them live in their own modules (satisfaction, lifecycle, churn), and at each of these
+moments the market calls the hooks of the policies that take part (:mod:`crmsim.model.policy`).
+It never names a policy.
 """
 
 from __future__ import annotations
@@ -24,12 +25,8 @@ from scipy import special
 from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
 from crmsim.model import collector, lifecycle
-from crmsim.model.customer import (
-    Customer,
-    contractual_life,
-    noncontractual_life,
-    resumed_noncontractual_life,
-)
+from crmsim.model.clock import Clock
+from crmsim.model.customer import ContractualLife, Customer, NoncontractualLife
 from crmsim.model.policy import hook_lists
 from crmsim.model.population import POPULATION_SOURCE, Population, read_population
 from crmsim.model.satisfaction import experience_rule
@@ -98,6 +95,9 @@ def resolve_segments(scenario) -> list[SegmentParams]:
     return segments
 
 
+#: windows of the run's clock: the heap holds about 1/_WINDOWS of the pending events
+_WINDOWS = 512
+
 #: SimPy priority of the reporter's wake-ups: after every NORMAL (0 URGENT, 1 NORMAL) event at
 #: the same time, so a snapshot at t sees everything that happened at t
 _LATE = 2
@@ -125,7 +125,8 @@ class Market:
 
     def __init__(self, scenario, seed_sequence: np.random.SeedSequence):
         self.scenario = scenario
-        self.env = simpy.Environment()
+        #: SimPy's environment, keeping only the next ~1/512 of the run in its heap (clock)
+        self.env = Clock(window=scenario.horizon / _WINDOWS)
         self.streams = RandomStreams(seed_sequence)
         self.recorder = Recorder(scenario.economics.discount_rate, cost_accounts())
         self.segments = resolve_segments(scenario)
@@ -136,7 +137,6 @@ class Market:
         #: the population file the initial customers came from (None: new customers)
         self.history: Population | None = None
         self.contractual = scenario.market.setting == "contractual"
-        self.life = contractual_life if self.contractual else noncontractual_life
         # hot-path settings as plain attributes
         self.contract_period = scenario.contract.period
         self.contract_price = scenario.contract.price
@@ -192,6 +192,8 @@ class Market:
         #: no policy adds to or watches churn decisions: decide without building the terms
         self._plain_decisions = not (self._term_hooks or self._barrier_hooks
                                      or self._decided_hooks)
+        #: the customers' lives (:mod:`crmsim.model.customer`): one object for all of them
+        self.life = (ContractualLife if self.contractual else NoncontractualLife)(self)
 
     def policy(self, section: str):
         """The policy of this run that owns scenario section ``section`` (e.g. "warning")."""
@@ -228,10 +230,10 @@ class Market:
         built and for as long as a result is kept (about half the memory a customer holds).
 
         A market runs once (``env.run(until=horizon)``); afterwards its pending wake-ups, and
-        with them every customer's suspended process, and the customers' blocks of draws are
+        with them the processes of the desk and the policies, and the customers' blocks of draws are
         never used again. ``env.now`` and everything the tables and KPIs read stay.
         """
-        self.env._queue.clear()  # noqa: SLF001 — SimPy has no public way to drop pending events
+        self.env.drop_pending()
         for c in self.customers:
             c.draws = c.handling = None
 
@@ -344,14 +346,14 @@ class Market:
         drawn for all of them in one vectorized call. ``cost`` is the acquisition cost per
         customer, carried by the ``acquired`` event (with ``source`` as its details).
         ``selectivity`` s keeps the customer's uniforms for churn propensity and purchase rate
-        in the better (1 − s) of their range (targeted acquisition). Starts one process per
-        customer.
+        in the better (1 − s) of their range (targeted acquisition). Starts each customer's
+        life.
 
         With a ``population`` (:mod:`crmsim.model.population`; ``count`` is its size) the
         customers enter with their histories: acquisition time, purchases so far and the firm's
         records of them; their traits come from their own distributions in the file (those it
         does not give, from the scenario), drawn with the same uniforms; a customer who is
-        gone stays silent, an active one resumes buying (:func:`resumed_noncontractual_life`).
+        gone stays silent, an active one resumes buying (:meth:`NoncontractualLife.resume`).
         """
         if count <= 0:
             return []
@@ -390,7 +392,7 @@ class Market:
         spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)  # 0: a constant spend
         block0 = DrawBlock(streams.event_rows(0, first_id, count, spend_shapes), first_id, 0,
                            ROW_BLOCKS[0], self.draw_width)
-        record, start, segments = self.recorder.event, self.env.process, self.segments
+        record, start, segments = self.recorder.event, self.life.start, self.segments
         rows = zip(range(first_id, first_id + count), seg_index.tolist(),
                    values["purchase_rate"].tolist(), theta.tolist(),
                    spend_rate.tolist(), spend_level.tolist(),
@@ -427,7 +429,7 @@ class Market:
             self.customers.append(c)
             record(at, c.id, ACQUIRED, cost, source)
             self.set_stage(c, lifecycle.EXPLORATION)
-            start(self.life(self, c))
+            start(c)
             for hook in started:  # e.g. the customer's routine desk contacts
                 hook(c)
         self._change_active(count)
@@ -454,7 +456,7 @@ class Market:
         active ones resume buying, those already gone stay silent (see
         :mod:`crmsim.model.population`)."""
         now = self.env.now
-        record, start = self.recorder.event, self.env.process
+        record, resume = self.recorder.event, self.life.resume
         self.history = population
         started = self.hooks["customer_started"]
         cfg = self.lifecycle_cfg
@@ -471,7 +473,7 @@ class Market:
                 continue
             self.set_stage(c, lifecycle.stage_after_experience(c.purchases - 1, c.satisfaction,
                                                                cfg))
-            start(resumed_noncontractual_life(self, c, u, last))
+            resume(c, u, last)
             for hook in started:
                 hook(c)
         self._change_active(int(alive.sum()))
@@ -791,6 +793,6 @@ class Market:
         self._change_active(1)
         self.recorder.event(now, c.id, event)
         self.set_stage(c, lifecycle.WON_BACK)
-        self.env.process(self.life(self, c))
+        self.life.start(c)
         for hook in self.hooks["customer_started"]:
             hook(c)

@@ -1,0 +1,97 @@
+"""The run's clock (crmsim.model.clock): SimPy's order exactly, with a small heap."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import simpy
+
+import crmsim
+from crmsim.model import market as market_module
+from crmsim.model.clock import Clock
+from crmsim.model.market import Market
+from crmsim.simulation import as_seed_sequence
+
+
+def _workload(env, seed: int, horizon: float = 40.0) -> list[tuple]:
+    """Processes, plain timeouts, ties on window boundaries, zero delays, priorities and a
+    resource queue; the trace of what ran when, in order."""
+    rng = random.Random(seed)
+    trace = []
+    desk = simpy.PriorityResource(env, capacity=2)
+
+    def customer(name: int):
+        for step in range(rng.randint(1, 12)):
+            kind = rng.random()
+            if kind < 0.2:  # exactly on a boundary of a power-of-two window: ties
+                delay = float(rng.randint(0, 8)) / 4
+            elif kind < 0.3:
+                delay = 0.0
+            else:
+                delay = rng.expovariate(0.4)
+            yield env.timeout(delay)
+            trace.append((env.now, name, step))
+            if rng.random() < 0.3:
+                with desk.request(priority=rng.randint(0, 2)) as request:
+                    yield request
+                    trace.append((env.now, name, "served"))
+                    yield env.timeout(rng.expovariate(2.0))
+
+    def reporter():
+        while True:
+            trace.append((env.now, "report"))
+            event = simpy.Event(env)
+            event._ok, event._value = True, None  # noqa: SLF001 — as the market's reporter
+            env.schedule(event, 2, 1.0)
+            yield event
+
+    for name in range(300):
+        env.process(customer(name))
+    env.process(reporter())
+    env.run(until=horizon)
+    trace.append(("end", env.now))
+    return trace
+
+
+@pytest.mark.parametrize("window", [1 / 16, 0.75, 3.0, 1000.0])
+def test_the_clock_runs_exactly_what_simpy_runs_in_the_same_order(window):
+    for seed in (1, 2, 3):
+        assert _workload(Clock(window), seed) == _workload(simpy.Environment(), seed)
+
+
+def test_a_window_is_a_power_of_two_and_bad_widths_are_refused():
+    assert Clock(0.75).window == 0.5 and Clock(1.0).window == 1.0
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="window"):
+            Clock(bad)
+
+
+def test_the_heap_holds_only_the_current_window(retail_small):
+    """The point of the clock: most pending wake-ups wait in their buckets."""
+    market = Market(retail_small, as_seed_sequence(1))
+    env = market.env
+    seen = []
+
+    def look():
+        while True:
+            yield env.timeout(retail_small.horizon / 10)
+            seen.append((len(env._queue), env.pending()))  # noqa: SLF001
+
+    env.process(look())
+    market.run()
+    assert len(seen) >= 9
+    for in_heap, pending in seen[1:]:
+        assert pending > 200 and in_heap < pending / 10, (in_heap, pending)
+
+
+def test_any_window_gives_the_same_tables(monkeypatch):
+    sc = crmsim.load_scenario("complaints_recovery").with_overrides({"customers.initial": 600})
+    runs = []
+    for windows in (1, 512, 100_000):
+        monkeypatch.setattr(market_module, "_WINDOWS", windows)
+        result = crmsim.simulate(sc, seed=4)
+        runs.append((result.events, result.customers, result.kpis))
+    for events, customers, kpis in runs[1:]:
+        assert events.equals(runs[0][0]) and customers.equals(runs[0][1])
+        assert kpis == pytest.approx(runs[0][2], nan_ok=True)
