@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -65,6 +66,27 @@ def test_a_window_is_a_power_of_two_and_bad_widths_are_refused():
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="window"):
             Clock(bad)
+
+
+def test_an_event_that_never_comes_waits_and_a_nan_delay_is_refused():
+    clock = Clock(1.0)
+    log = []
+
+    def sleeper():
+        yield clock.timeout(math.inf)
+        log.append("woke")
+
+    def ticker():
+        for _ in range(5):
+            yield clock.timeout(3.0)
+            log.append(clock.now)
+
+    clock.process(sleeper())
+    clock.process(ticker())
+    clock.run(until=20.0)
+    assert log == [3.0, 6.0, 9.0, 12.0, 15.0] and clock.now == 20.0
+    with pytest.raises(ValueError, match="delay = nan"):
+        clock.timeout(math.nan)
 
 
 def test_the_heap_holds_only_the_current_window(retail_small):

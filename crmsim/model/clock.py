@@ -67,6 +67,11 @@ class Clock(simpy.Environment):
         if at < self._heap_until:
             heappush(self._queue, entry)
             return
+        if not at < math.inf:  # an event that never comes waits in the heap, as in SimPy
+            if at != at:
+                raise ValueError(f"delay = {delay!r}; allowed: a number >= 0")
+            heappush(self._queue, entry)
+            return
         if not self._swept:  # no bucket yet: the clock may have run past the last window
             self._heap_until = (self._now // self.window + 1) * self.window
             if at < self._heap_until:

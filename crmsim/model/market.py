@@ -227,11 +227,12 @@ class Market:
 
     def _release_running_state(self) -> None:
         """The run is over: let go of what only a running market needs, before the tables are
-        built and for as long as a result is kept (about half the memory a customer holds).
+        built and for as long as a result is kept.
 
-        A market runs once (``env.run(until=horizon)``); afterwards its pending wake-ups, and
-        with them the processes of the desk and the policies, and the customers' blocks of draws are
-        never used again. ``env.now`` and everything the tables and KPIs read stay.
+        A market runs once (``env.run(until=horizon)``); afterwards its pending events (every
+        active customer's next wake-up, the processes of the desk and of the policies) and the
+        customers' blocks of draws are never used again. ``env.now`` and everything the tables
+        and KPIs read stay.
         """
         self.env.drop_pending()
         for c in self.customers:
@@ -777,7 +778,7 @@ class Market:
         """A churned customer comes back (a win-back): a second lifetime starts now.
 
         Records ``event`` (the reviving policy's kind); the stage is won_back, satisfaction
-        starts neutral, expectations are raised by ``expectation_lift``; the customer's process
+        starts neutral, expectations are raised by ``expectation_lift``; the customer's life
         restarts with a purchase (payment) and its per-event draws continue from its next event
         number.
         """

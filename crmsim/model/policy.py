@@ -48,7 +48,8 @@ The hooks (all optional; the model calls them at these moments):
 ``service_failure(customer, draws) -> float | None``
     does this experience fail? Returns the drop in perceived quality (None: no failure);
 ``recover(customer, complaint_u, recovery_u)``
-    a generator run by the customer's process after a failure (complaint, desk, outcome);
+    a generator of SimPy events that the customer follows after a failure (complaint, desk,
+    outcome), as ``yield from`` in a process would;
 ``churn_terms(customer, terms)``
     add named pushes to the customer's *intention* to leave (the churn logit; a dict in the
     order of the registry): a rival's pull, a retention offer ...;

@@ -470,7 +470,8 @@ class DeskPolicy(Policy):
     def recover(self, customer, complaint_u: float, recovery_u: float):
         """After a failure: the complaint and its outcome, then the recovery effect.
 
-        A generator: the customer's process waits for the desk.
+        A generator of SimPy events: the customer waits for the desk (it follows the generator
+        step by step, :meth:`crmsim.model.customer.Life.after_failure`).
         """
         market = self.market
         pre_failure = customer.satisfaction
