@@ -89,6 +89,27 @@ def test_an_event_that_never_comes_waits_and_a_nan_delay_is_refused():
         clock.timeout(math.nan)
 
 
+def test_peek_looks_past_the_sweeps_to_the_next_event():
+    def sleeper(env):
+        yield env.timeout(5.5)
+        yield env.timeout(100.25)
+
+    for env in (simpy.Environment(), Clock(1.0)):
+        env.process(sleeper(env))
+        peeks = []
+        while env.peek() < math.inf:
+            if not peeks or peeks[-1] != env.peek():
+                peeks.append(env.peek())
+            env.step()
+        assert peeks == [0.0, 5.5, 105.75] and env.now == 105.75, type(env)
+
+
+def test_a_market_with_the_tiniest_horizon_runs():
+    sc = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": 50, "horizon": 1e-322, "report_every": 1e-322})
+    assert crmsim.simulate(sc, seed=1).kpis["initial"] == 50
+
+
 def test_the_heap_holds_only_the_current_window(retail_small):
     """The point of the clock: most pending wake-ups wait in their buckets."""
     market = Market(retail_small, as_seed_sequence(1))

@@ -87,6 +87,27 @@ def test_dropping_unprofitable_customers(tiered):
     assert (later["time"] <= later["churned_at"]).all()
 
 
+def test_a_customer_dropped_while_its_complaint_waits_decides_nothing_more():
+    """The firm drops a customer whose complaint is still with a slow desk: when the complaint
+    ends, the customer neither pays again nor churns a second time (a bug until 2026-12-02:
+    27 payments after a drop and double churns here, the active count off by 21)."""
+    sc = crmsim.load_scenario("churn_warning_winback").with_overrides({
+        "customers.initial": 400, "tiering.drop_unprofitable": True,
+        "economics.cost_to_serve": 15, "service.failure_rate": 0.5,
+        "service.callback_delay": 0.5, "service.agents": 1, "service.handle_time": 0.01})
+    res = crmsim.simulate(sc, seed=1)
+    events = res.events
+    drops = events[(events["kind"] == "churn") & (events["details"] == "dropped")]
+    assert len(drops) > 20
+    after = events.merge(drops[["customer_id", "time"]].rename(columns={"time": "dropped_at"}),
+                         on="customer_id")
+    later = after[(after["time"] > after["dropped_at"])
+                  & after["kind"].isin(["payment", "purchase", "churn", "won_back"])]
+    assert later.empty, later.head().to_string()
+    active = res.customers["churned_at"].isna().sum()
+    assert res.timeseries["active"].iloc[-1] == res.kpis["active_end"] == active
+
+
 def test_cost_to_serve_is_charged_on_active_customer_time(retail_small):
     sc = retail_small.with_overrides({"economics.cost_to_serve": 0.2})
     res = crmsim.simulate(sc, seed=4)

@@ -17,7 +17,10 @@ the events it would process on ``simpy.Environment``, in the same order, at the 
 smaller — a window's events instead of everyone's — and stays in the processor's caches.
 
 Nothing else changes: ``env.timeout``, processes, resources, ``run(until=...)`` and ``step``
-are SimPy's own; only :meth:`schedule` decides where an entry waits.
+are SimPy's own; only :meth:`schedule` decides where an entry waits. One thing shows: a sweep
+is an event of its own, so a single ``step()`` may process a sweep (moving ``now`` to a
+window's start) instead of a model event; :meth:`peek` looks past sweeps to the next real
+event, as SimPy's does.
 """
 
 from __future__ import annotations
@@ -67,10 +70,11 @@ class Clock(simpy.Environment):
         if at < self._heap_until:
             heappush(self._queue, entry)
             return
-        if not at < math.inf:  # an event that never comes waits in the heap, as in SimPy
-            if at != at:
+        index = at // self.window
+        if not index < math.inf:  # never (an infinite delay) or too far to number its window:
+            if at != at:  # (NaN)
                 raise ValueError(f"delay = {delay!r}; allowed: a number >= 0")
-            heappush(self._queue, entry)
+            heappush(self._queue, entry)  # it waits in the heap, as in SimPy
             return
         if not self._swept:  # no bucket yet: the clock may have run past the last window
             self._heap_until = (self._now // self.window + 1) * self.window
@@ -78,7 +82,7 @@ class Clock(simpy.Environment):
                 heappush(self._queue, entry)
                 return
             self._sweep_next()
-        index = int(at // self.window)
+        index = int(index)
         bucket = self._buckets.get(index)
         if bucket is None:
             self._buckets[index] = [entry]
@@ -105,9 +109,19 @@ class Clock(simpy.Environment):
         else:
             self._swept = False
 
+    def peek(self) -> float:
+        """The time of the next scheduled event (not a sweep); infinity if there is none."""
+        queue = self._queue
+        if queue and not isinstance(queue[0][3], _Sweep):
+            return queue[0][0]
+        times = [entry[0] for entry in queue if not isinstance(entry[3], _Sweep)]
+        if self._buckets:
+            times.extend(entry[0] for entry in self._buckets[min(self._buckets)])
+        return min(times, default=math.inf)
+
     def pending(self) -> int:
-        """How many events are scheduled (in the heap and in the buckets)."""
-        return len(self._queue) + sum(map(len, self._buckets.values()))
+        """How many events are scheduled (in the heap and in the buckets; sweeps not counted)."""
+        return len(self._queue) - self._swept + sum(map(len, self._buckets.values()))
 
     def drop_pending(self) -> None:
         """Forget every scheduled event (a finished run lets go of its wake-ups)."""

@@ -148,10 +148,44 @@ class Wake:
         self.value = value
 
 
-class _Started:
-    """The value a generator is first sent (None), as SimPy starts a process."""
+class _Following:
+    """A customer following a generator of SimPy events (the recovery after a failure) step by
+    step, as a SimPy process runs its generator (:meth:`simpy.events.Process._resume`): each
+    event it yields that has not happened yet gets :meth:`resume` as a callback; one that has
+    already happened is answered at once; a failed one is thrown into the generator. When the
+    generator returns, ``then(customer, *args)`` — if the customer is still a customer (the
+    firm may have stopped serving it meanwhile: a dropped customer decides nothing more).
 
-    _ok, _value = True, None
+    Unlike a process, no process is active while the generator runs
+    (``env.active_process`` is None): a policy's recovery cannot use preemptive resources or
+    interrupts (see :mod:`crmsim.model.policy`).
+    """
+
+    __slots__ = ("steps", "customer", "then", "args")
+    _ok, _value = True, None  # what the generator is first sent: None, as SimPy starts one
+
+    def __init__(self, steps, customer: Customer, then, args: tuple):
+        self.steps, self.customer, self.then, self.args = steps, customer, then, args
+
+    def resume(self, event) -> None:
+        steps = self.steps
+        while True:
+            try:
+                if event._ok:  # noqa: SLF001 — the fields SimPy's own Process reads
+                    event = steps.send(event._value)  # noqa: SLF001
+                else:  # a failed event: the generator handles it or fails the run
+                    event._defused = True  # noqa: SLF001
+                    error = event._value  # noqa: SLF001
+                    copy = type(error)(*error.args)
+                    copy.__cause__ = error
+                    event = steps.throw(copy)
+            except StopIteration:
+                if self.customer.active:
+                    self.then(self.customer, *self.args)
+                return
+            if event.callbacks is not None:  # not processed yet: wait for it
+                event.callbacks.append(self.resume)
+                return
 
 
 class Life:
@@ -173,34 +207,16 @@ class Life:
 
     def after_failure(self, c: Customer, failure: tuple, then, *args) -> None:
         """The customer complains (or not) about a service failure and waits for the outcome
-        (the generator of :meth:`Market.recover`, ``failure`` its uniforms); then
-        ``then(c, *args)``.
+        (the generator of :meth:`Market.recover`, ``failure`` its uniforms); then, if it is
+        still a customer, ``then(c, *args)``.
 
         The generator runs now, within the current event, up to the first event it has to wait
         for, and goes on from each such event's callback — what ``yield from`` inside a SimPy
-        process does (:meth:`simpy.events.Process._resume`), without a process.
+        process does (:meth:`simpy.events.Process._resume`), without a process
+        (:class:`_Following`).
         """
-        steps = self.market.recover(c, *failure)
-
-        def resume(event) -> None:
-            while True:
-                try:
-                    if event._ok:  # noqa: SLF001 — the fields SimPy's own Process reads
-                        event = steps.send(event._value)  # noqa: SLF001
-                    else:  # a failed event: the generator handles it or fails the run
-                        event._defused = True  # noqa: SLF001
-                        error = event._value  # noqa: SLF001
-                        copy = type(error)(*error.args)
-                        copy.__cause__ = error
-                        event = steps.throw(copy)
-                except StopIteration:
-                    then(c, *args)
-                    return
-                if event.callbacks is not None:  # not processed yet: wait for it
-                    event.callbacks.append(resume)
-                    return
-
-        resume(_Started)
+        following = _Following(self.market.recover(c, *failure), c, then, args)
+        following.resume(following)  # starts the generator (sends None)
 
 
 class NoncontractualLife(Life):

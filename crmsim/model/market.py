@@ -97,6 +97,7 @@ def resolve_segments(scenario) -> list[SegmentParams]:
 
 #: windows of the run's clock: the heap holds about 1/_WINDOWS of the pending events
 _WINDOWS = 512
+_SMALLEST_WINDOW = 2.0 ** -1074  # the smallest positive float (a horizon below 2.5e-321)
 
 #: SimPy priority of the reporter's wake-ups: after every NORMAL (0 URGENT, 1 NORMAL) event at
 #: the same time, so a snapshot at t sees everything that happened at t
@@ -126,7 +127,7 @@ class Market:
     def __init__(self, scenario, seed_sequence: np.random.SeedSequence):
         self.scenario = scenario
         #: SimPy's environment, keeping only the next ~1/512 of the run in its heap (clock)
-        self.env = Clock(window=scenario.horizon / _WINDOWS)
+        self.env = Clock(window=max(scenario.horizon / _WINDOWS, _SMALLEST_WINDOW))
         self.streams = RandomStreams(seed_sequence)
         self.recorder = Recorder(scenario.economics.discount_rate, cost_accounts())
         self.segments = resolve_segments(scenario)

@@ -49,7 +49,8 @@ The hooks (all optional; the model calls them at these moments):
     does this experience fail? Returns the drop in perceived quality (None: no failure);
 ``recover(customer, complaint_u, recovery_u)``
     a generator of SimPy events that the customer follows after a failure (complaint, desk,
-    outcome), as ``yield from`` in a process would;
+    outcome), as ``yield from`` in a process would — but no process is active while it runs
+    (``env.active_process`` is None), so it cannot use preemptive resources or interrupts;
 ``churn_terms(customer, terms)``
     add named pushes to the customer's *intention* to leave (the churn logit; a dict in the
     order of the registry): a rival's pull, a retention offer ...;
