@@ -21,8 +21,8 @@ customer's event cheap (see benchmarks/RESULTS.md). The steps:
 When an experience is a service failure, the customer first complains (or not) and waits for
 the outcome: the policy that handles complaints (:meth:`Market.recover`) is a SimPy generator —
 the desk's queue is a :class:`simpy.PriorityResource` — and the customer follows it step by
-step (:meth:`Life.after_failure`), exactly as ``yield from`` would inside a process; only then
-does it decide.
+step (:meth:`Life.after_failure`), as ``yield from`` would inside a process; only then does it
+decide — if it is still a customer (the firm may have dropped it meanwhile).
 
 Every wake-up is scheduled at the moment, with the priority and in the order a SimPy process
 would schedule its timeout (a new life starts at once, before any later event, as a process's
