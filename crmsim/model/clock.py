@@ -59,8 +59,8 @@ class Clock(simpy.Environment):
         #: the end of the current window: events before it wait in the heap, later ones in
         #: their window's bucket
         self._heap_until = self.window
+        #: window index → its events; a sweep is pending exactly when a bucket exists
         self._buckets: dict[int, list[tuple]] = {}
-        self._swept = False  # a sweep is pending (whenever a bucket exists)
 
     def schedule(self, event, priority=NORMAL, delay=0) -> None:
         """Schedule ``event`` as SimPy does (same time, priority and number), filing it in its
@@ -76,7 +76,7 @@ class Clock(simpy.Environment):
                 raise ValueError(f"delay = {delay!r}; allowed: a number >= 0")
             heappush(self._queue, entry)  # it waits in the heap, as in SimPy
             return
-        if not self._swept:  # no bucket yet: the clock may have run past the last window
+        if not self._buckets:  # no sweep pending: the clock may have run past the last window
             self._heap_until = (self._now // self.window + 1) * self.window
             if at < self._heap_until:
                 heappush(self._queue, entry)
@@ -94,7 +94,6 @@ class Clock(simpy.Environment):
         sweep = _Sweep()
         sweep.callbacks = (self._sweep,)
         heappush(self._queue, (self._heap_until, _SWEEP, next(self._eid), sweep))
-        self._swept = True
 
     def _sweep(self, _event) -> None:
         """The next window starts: its bucket (if any) joins the heap."""
@@ -106,8 +105,6 @@ class Clock(simpy.Environment):
         self._heap_until = start + self.window
         if self._buckets:
             self._sweep_next()
-        else:
-            self._swept = False
 
     def peek(self) -> float:
         """The time of the next scheduled event (not a sweep); infinity if there is none."""
@@ -121,10 +118,10 @@ class Clock(simpy.Environment):
 
     def pending(self) -> int:
         """How many events are scheduled (in the heap and in the buckets; sweeps not counted)."""
-        return len(self._queue) - self._swept + sum(map(len, self._buckets.values()))
+        buckets = self._buckets
+        return len(self._queue) - bool(buckets) + sum(map(len, buckets.values()))
 
     def drop_pending(self) -> None:
         """Forget every scheduled event (a finished run lets go of its wake-ups)."""
         self._queue.clear()
         self._buckets.clear()
-        self._swept = False

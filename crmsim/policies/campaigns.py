@@ -750,11 +750,9 @@ class CampaignPolicy(Policy):
     # ------------------------------------------------------------------ results
 
     def _payments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rec = self.market.recorder
-        kinds = np.array(rec.kind, np.int8)
-        paid = np.isin(kinds, PAID_KINDS)
-        return (np.array(rec.time, float)[paid], np.array(rec.customer, np.int64)[paid],
-                np.array(rec.amount, float)[paid])
+        cols = self.market.recorder.columns()
+        paid = np.isin(cols["kind"], PAID_KINDS)
+        return cols["time"][paid], cols["customer_id"][paid], cols["amount"][paid]
 
     def wave_table(self) -> pd.DataFrame:
         """One row per wave: who was targeted, contacted and held out, the cost, the share who
