@@ -5,23 +5,26 @@ customers, a daily report over a million years. Started anyway, such a run alloc
 operating system kills it (losing everything) or never ends. :func:`check` estimates what a run
 will hold in memory and refuses it, naming the estimate, when it would not fit.
 
-What a run holds (measured with ``tracemalloc`` on every shipped scenario at 2,000 customers,
-over their horizon and three times it, tables included):
+What a run holds (measured with ``tracemalloc`` on the shipped scenarios other than the
+validation ones, at 2,000 customers, over their horizon and three times it, tables included):
 
-* every customer: an object with its traits, random streams and state, and a row of the
-  customers table — :data:`BYTES_PER_CUSTOMER`;
-* every event (acquisition, purchase or payment, stage change, churn, ...): 25 bytes in the
-  recorder's columns and a row of the events table — :data:`BYTES_PER_EVENT`. A customer has
-  about one event at acquisition and two per buying occasion (the purchase and what it
+* every customer: an object with its state, its row of the traits columns, its random
+  streams, its share of what a running market holds (pending events; a service desk's queue),
+  and a row of the customers table — :data:`BYTES_PER_CUSTOMER`;
+* every event (acquisition, purchase or payment, stage change, churn, ...): 27 bytes in the
+  recorder's columns (which the events table shares once the run is over), the rest of its
+  events-table row and the arrays of paid events the money is derived from —
+  :data:`BYTES_PER_EVENT`. A customer has about one event at acquisition and two per buying occasion (the purchase and what it
   changes), and buys until it churns: with churn propensity θ ~ Beta(a, b) decided at each
   occasion, the expected occasions among the first N are Σ_{t<N} S(t), the shifted-beta-
   geometric survival S(t) = B(a, b + t) / B(a, b) (Fader & Hardie 2007,
   :func:`crmsim.analysis.sbg_survival`);
 * every reporting period: a snapshot and a row of the timeseries table.
 
-The estimate is within 0.8–1.9 × the measured peak on the shipped scenarios (lower for the
-service desk's contact log, higher for contract scenarios with little heterogeneity); that is
-close enough to tell a run that fits from one that needs a hundred times the memory.
+The estimate is within 0.55–2.0 × the measured peak on the shipped scenarios at 2,000
+customers (lowest for a service desk whose queue grows over three horizons, highest for retail
+over three horizons); that is close enough to tell a run that fits from one that needs a
+hundred times the memory.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from crmsim.analysis.survival import sbg_survival
 from crmsim.distributions import BetaDist, GammaDist
 from crmsim.errors import ScenarioError
 
-#: memory per customer: the customer object, its streams and state, its customers-table row
+#: memory per customer: the customer object, its traits, streams and state, its share of the
+#: running market, its customers-table row
 BYTES_PER_CUSTOMER = 2_000
-#: memory per event: the recorder's columns and the events-table row
-BYTES_PER_EVENT = 200
+#: memory per event: the recorder's columns, the rest of the events-table row, derived arrays
+BYTES_PER_EVENT = 100
 #: memory per reporting period: a snapshot dict and a timeseries row
 BYTES_PER_PERIOD = 4_000
 #: reporting periods (horizon / report_every) a run may have: a daily report over 270 years

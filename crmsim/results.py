@@ -81,6 +81,17 @@ KPI_DESCRIPTIONS = {
 }
 
 
+#: events at a time when a column is derived from another (bounds the temporary arrays)
+_CHUNK = 1 << 20
+#: the dtype pandas gives a column of texts and None (object, or pandas 3's text dtype)
+_TEXT = pd.Series(["text", None]).dtype
+
+
+def _arrow_text() -> bool:
+    """Whether pandas keeps such a column in Arrow (its default text dtype with pyarrow)."""
+    return isinstance(_TEXT, pd.StringDtype) and _TEXT.storage == "pyarrow"
+
+
 class Recorder:
     """Collects events, costs and snapshots while a run goes on.
 
@@ -92,6 +103,10 @@ class Recorder:
     (``np.frombuffer``): a view exports the column's buffer, and while anything holds it — a
     sampling profiler that keeps the frame of a function that just returned, as every dask
     worker runs — the column cannot grow and the next event raises ``BufferError``.
+
+    When the run is over, :meth:`seal` turns the columns into read-only numpy arrays, once: the
+    tables, the KPIs and the policies then read those same arrays (no copies), and the event
+    data of a large run is held once instead of three times while the tables are built.
     """
 
     def __init__(self, discount_rate: float, accounts=tuple(CORE_COSTS)):
@@ -101,6 +116,7 @@ class Recorder:
         self.kind = array("b")
         self.amount = array("d")
         self.detail = array("H")
+        self._frame: pd.DataFrame | None = None  # the columns once sealed (see seal)
         self._texts: list[str | None] = [None]  # details text by code
         self._codes: dict[str, int] = {}
         self.costs: dict[str, float] = dict.fromkeys(accounts, 0.0)
@@ -158,12 +174,42 @@ class Recorder:
 
     # ------------------------------------------------------------------ tables
 
+    #: the sealed columns: (name in the tables, attribute while recording)
+    _SEALED = (("time", "time"), ("customer_id", "customer"), ("kind", "kind"),
+               ("amount", "amount"), ("detail", "detail"))
+
+    def seal(self) -> None:
+        """The run is over: the columns become one pandas frame (no event can be added
+        after it), column by column, each ``array`` let go as soon as it is copied. The
+        attributes ``time``, ``customer``, ``kind``, ``amount`` and ``detail`` then are
+        read-only numpy views of it; :meth:`columns` and the events table share its memory
+        (pandas' copy-on-write copies a column only if a table's user changes it)."""
+        if self.sealed:
+            return
+        frame = {}
+        for name, attribute in self._SEALED:
+            column = getattr(self, attribute)
+            frame[name] = np.array(column, dtype=column.typecode)
+            setattr(self, attribute, None)
+        self._frame = pd.DataFrame(frame, copy=False)
+        for name, attribute in self._SEALED:
+            setattr(self, attribute, self._frame[name].to_numpy())
+
+    @property
+    def sealed(self) -> bool:
+        """Whether :meth:`seal` ended the recording."""
+        return self._frame is not None
+
     def columns(self) -> dict[str, np.ndarray]:
-        """The event columns as numpy arrays (copies)."""
+        """The event columns as numpy arrays (``kind`` as int8): copies while the run goes on,
+        read-only views of the sealed columns once it is over (:meth:`seal`)."""
+        if self.sealed:
+            return {name: self._frame[name].to_numpy()
+                    for name in ("time", "customer_id", "kind", "amount")}
         return {
             "time": np.array(self.time, dtype=float),
             "customer_id": np.array(self.customer, dtype=np.int64),
-            "kind": np.array(self.kind, dtype=np.int64),
+            "kind": np.array(self.kind, dtype=np.int8),
             "amount": np.array(self.amount, dtype=float),
         }
 
@@ -171,56 +217,92 @@ class Recorder:
         """The details of every event as an object array (None where there are none)."""
         texts = np.empty(len(self._texts), dtype=object)
         texts[:] = self._texts
-        return texts[np.array(self.detail, dtype=self.detail.typecode)]
+        codes = np.asarray(self.detail)
+        details = np.empty(len(codes), dtype=object)
+        for start in range(0, len(codes), _CHUNK):  # (an index array a chunk at a time)
+            details[start:start + _CHUNK] = texts[codes[start:start + _CHUNK]]
+        return details
 
-    def events_table(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    def _details_for_table(self):
+        """The events table's details column, as pandas would make it from
+        :meth:`details_column`: where pandas keeps text in Arrow (pandas 3 with pyarrow), built
+        there straight from the codes, without a Python object per event on the way."""
+        codes = np.asarray(self.detail)
+        if codes.any() and _arrow_text():
+            import pyarrow as pa  # (pandas' own text storage: installed with it here)
+
+            texts = pa.array(self._texts, type=pa.large_string())
+            return pd.arrays.ArrowStringArray(texts.take(pa.array(codes)), dtype=_TEXT)
+        return self.details_column()
+
+    def events_table(self) -> pd.DataFrame:
+        """One row per event. Once the recording is sealed, the table's time, customer_id and
+        amount are the sealed columns themselves, not copies."""
+        frame = self._frame if self.sealed else pd.DataFrame(self.columns(), copy=False)
         return pd.DataFrame(
             {
-                "time": cols["time"],
-                "customer_id": cols["customer_id"],
-                "kind": pd.Categorical.from_codes(cols["kind"], EVENT_KINDS),
-                "amount": cols["amount"],
-                "details": self.details_column(),
-            }
+                "time": frame["time"],
+                "customer_id": frame["customer_id"],
+                "kind": pd.Categorical.from_codes(frame["kind"].to_numpy(), EVENT_KINDS),
+                "amount": frame["amount"],
+                "details": self._details_for_table(),
+            },
+            copy=False,
         )
 
 
 class Ledger:
-    """Money and flows derived from the event columns at the end of a run, vectorized.
+    """Money and flows derived from the event columns at the end of a run, vectorized, all at
+    once: :attr:`totals` (for the KPIs), :attr:`per_customer` (for the customers table) and
+    :attr:`per_period` (for the timeseries). They are derived when the run ends, before any
+    table exists — a large run's arrays of paid events are then made while the least is
+    held — and the ledger keeps only them, not the columns.
 
     ``cols`` are :meth:`Recorder.columns`; ``acquired_at`` is each customer's acquisition time
-    (indexed by customer id); customers with ids below ``initial`` are the base at t = 0.
+    (indexed by customer id); customers with ids below ``initial`` are the base at t = 0;
+    ``period_ends`` are the reporting times.
     """
 
     def __init__(self, cols: dict[str, np.ndarray], acquired_at: np.ndarray, initial: int,
-                 margin_rate: float, discount_rate: float):
-        self.cols = cols
-        paid = np.isin(cols["kind"], PAID_KINDS)
-        self.time = cols["time"][paid]
-        self.customer = cols["customer_id"][paid]
-        self.revenue = cols["amount"][paid]
-        self.margin = self.revenue * margin_rate
-        self.discount = discount_factor(self.time, discount_rate)
+                 margin_rate: float, discount_rate: float, period_ends: np.ndarray):
+        self._cols = cols
+        self._paid = np.isin(cols["kind"], PAID_KINDS)
         self._acquired_at = acquired_at
         self._initial = initial
+        self._margin_rate = margin_rate
         self._discount_rate = discount_rate
+        #: counts and money of the whole run
+        self.totals: dict[str, float] = self._whole_run()
+        #: revenue, margin, npv_margin (discounted to acquisition) and last_purchase, by
+        #: customer id
+        self.per_customer: dict[str, np.ndarray] = self._by_customer()
+        #: flows in each reporting period (see :meth:`_by_period`)
+        self.per_period: pd.DataFrame = self._by_period(period_ends)
+        del self._cols, self._paid, self._acquired_at
 
-    def per_customer(self) -> dict[str, np.ndarray]:
-        """revenue, margin, npv_margin (discounted to acquisition) and last_purchase."""
-        n, c = len(self._acquired_at), self.customer
-        tenure = self.time - self._acquired_at[c]
+    def _paid_column(self, name: str) -> np.ndarray:
+        """Column ``name`` of the paid events (purchases and payments), in event order."""
+        return self._cols[name][self._paid]
+
+    def _by_customer(self) -> dict[str, np.ndarray]:
+        n, c = len(self._acquired_at), self._paid_column("customer_id")
+        time, margin = self._paid_column("time"), self._paid_column("amount")
         last = np.full(n, np.nan)
-        np.fmax.at(last, c, self.time)
+        np.fmax.at(last, c, time)
+        revenue = np.bincount(c, weights=margin, minlength=n)
+        # in place, an array of the paid events at a time
+        margin *= self._margin_rate
+        time -= self._acquired_at[c]  # the tenure at each payment
+        np.power(1.0 + self._discount_rate, np.negative(time, out=time), out=time)
+        time *= margin  # margin × discount_factor(tenure)
         return {
-            "revenue": np.bincount(c, weights=self.revenue, minlength=n),
-            "margin": np.bincount(c, weights=self.margin, minlength=n),
-            "npv_margin": np.bincount(
-                c, weights=self.margin * discount_factor(tenure, self._discount_rate),
-                minlength=n),
+            "revenue": revenue,
+            "margin": np.bincount(c, weights=margin, minlength=n),
+            "npv_margin": np.bincount(c, weights=time, minlength=n),
             "last_purchase": last,
         }
 
-    def per_period(self, period_ends: np.ndarray) -> pd.DataFrame:
+    def _by_period(self, period_ends: np.ndarray) -> pd.DataFrame:
         """Flows in each period (t_{k−1}, t_k]; the first row (t_0 = 0) holds what happened at 0.
 
         acquired counts customers acquired after t = 0 (not the initial base).
@@ -231,28 +313,32 @@ class Ledger:
             index = np.searchsorted(period_ends, times, side="left")
             return np.bincount(index, weights=weights, minlength=k + 1)[:k]
 
-        t = self.cols["time"]
-        return pd.DataFrame({
-            "acquired": binned(t[self._new_customers()]).astype(int),
-            "churned": binned(t[self.cols["kind"] == CHURN]).astype(int),
-            "purchases": binned(self.time).astype(int),
-            "revenue": binned(self.time, self.revenue),
-            "margin": binned(self.time, self.margin),
-        })
+        t = self._cols["time"]
+        flows = {"acquired": binned(t[self._new_customers()]).astype(int),
+                 "churned": binned(t[self._cols["kind"] == CHURN]).astype(int)}
+        period = np.searchsorted(period_ends, self._paid_column("time"), side="left")
+        amount = self._paid_column("amount")
+        flows["purchases"] = np.bincount(period, minlength=k + 1)[:k].astype(int)
+        flows["revenue"] = np.bincount(period, weights=amount, minlength=k + 1)[:k]
+        amount *= self._margin_rate
+        flows["margin"] = np.bincount(period, weights=amount, minlength=k + 1)[:k]
+        return pd.DataFrame(flows)
 
     def _new_customers(self) -> np.ndarray:
         """Mask of the 'acquired' events of customers acquired after t = 0."""
-        return (self.cols["kind"] == ACQUIRED) & (self.cols["customer_id"] >= self._initial)
+        return (self._cols["kind"] == ACQUIRED) & (self._cols["customer_id"] >= self._initial)
 
-    def totals(self) -> dict[str, float]:
-        """Counts and money of the whole run."""
+    def _whole_run(self) -> dict[str, float]:
+        revenue = self._paid_column("amount")
+        margin = revenue * self._margin_rate
         return {
             "acquired": int(self._new_customers().sum()),
-            "churned": int((self.cols["kind"] == CHURN).sum()),
-            "purchases": len(self.time),
-            "revenue": float(self.revenue.sum()),
-            "margin": float(self.margin.sum()),
-            "npv_margin": float((self.margin * self.discount).sum()),
+            "churned": int((self._cols["kind"] == CHURN).sum()),
+            "purchases": len(revenue),
+            "revenue": float(revenue.sum()),
+            "margin": float(margin.sum()),
+            "npv_margin": float((margin * discount_factor(self._paid_column("time"),
+                                                          self._discount_rate)).sum()),
         }
 
 
@@ -266,7 +352,7 @@ def timeseries_table(snapshots: list[dict], ledger: Ledger,
     costs = snaps[cumulative].diff().fillna(snaps[cumulative])
     costs.columns = [c.removeprefix("cum_") for c in cumulative]
     ends = snaps["time"].to_numpy()
-    parts = [snaps.drop(columns=cumulative), ledger.per_period(ends)]
+    parts = [snaps.drop(columns=cumulative), ledger.per_period]
     parts += [part for columns in period_columns
               if (part := columns(ends)) is not None]
     table = pd.concat([*parts, costs], axis=1)

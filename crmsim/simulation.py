@@ -11,6 +11,7 @@ for every scenario: common random numbers).
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -65,14 +66,14 @@ def _simulate(scenario: Scenario, seed, seed_sequence: np.random.SeedSequence) -
     market = Market(scenario, seed_sequence).run()
     run_counterfactual(market, seed_sequence)
     rec = market.recorder
-    cols = rec.columns()
     acquired_at = np.fromiter((c.acquired_at for c in market.customers), dtype=float,
                               count=len(market.customers))
-    ledger = Ledger(cols, acquired_at, scenario.customers.initial,
-                    scenario.economics.margin_rate, scenario.economics.discount_rate)
+    ledger = Ledger(rec.columns(), acquired_at, scenario.customers.initial,
+                    scenario.economics.margin_rate, scenario.economics.discount_rate,
+                    np.array([snapshot["time"] for snapshot in rec.snapshots], dtype=float))
     entropy = seed_sequence.entropy if isinstance(seed_sequence.entropy, int) else None
     builders = {
-        "events": lambda: rec.events_table(cols),
+        "events": rec.events_table,
         "customers": lambda: customers_table(market, ledger),
         "timeseries": lambda: timeseries_table(rec.snapshots, ledger, [
             lambda ends, p=p: p.period_columns(ends) for p in market.policies]),
@@ -115,47 +116,54 @@ def run_counterfactual(market: Market, seed_sequence: np.random.SeedSequence) ->
 
 
 def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
+    """One row per customer. Built column by column, each one array (no list of a million
+    floats beside it, no copy into a consolidated block): a large run's table is built while
+    the run is still held."""
     cs = market.customers
-    money = ledger.per_customer()
+    n = len(cs)
+    money = dict(ledger.per_customer)
     if market.history is not None:  # a population file's customers bought before t = 0 too
         known = market.history.size
+        money["last_purchase"] = money["last_purchase"].copy()
         money["last_purchase"][:known] = np.fmax(money["last_purchase"][:known],
                                                  market.history.last_purchase)
-    table = pd.DataFrame(
-        {
-            "customer_id": np.fromiter((c.id for c in cs), dtype=np.int64, count=len(cs)),
-            "segment": pd.Categorical([c.segment.name for c in cs],
-                                      categories=[s.name for s in market.segments]),
-            "tier": pd.Categorical([c.tier for c in cs], categories=VALUE_TIERS),
-            "stage": pd.Categorical([c.stage for c in cs], categories=STAGES),
-            "acquired_at": [c.acquired_at for c in cs],
-            "churned_at": [c.churned_at for c in cs],
-            "won_back_at": [c.won_back_at for c in cs],
-            "purchases": np.fromiter((c.purchases for c in cs), dtype=np.int64, count=len(cs)),
-            "revenue": money["revenue"],
-            "margin": money["margin"],
-            "npv_margin": money["npv_margin"],
-            "purchase_rate": [c.purchase_rate for c in cs],
-            "churn_propensity": [c.churn_propensity for c in cs],
-            "spend_level": [c.spend_level for c in cs],
-            "price_sensitivity": [c.price_sensitivity for c in cs],
-            "complaint_propensity": [c.complaint_propensity for c in cs],
-            "initial_expectation": [c.initial_expectation for c in cs],
-            "quality_fit": [c.fit for c in cs],
-            "expectation": [c.expectation for c in cs],
-            "satisfaction": [c.satisfaction for c in cs],
-            "last_purchase": money["last_purchase"],
-            "complaints": market.customer_records()["complaints"],
-            "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
-        }
-    )
-    table = table.assign(**loyalty_columns(market))
-    table["loyalty_at_reference"] = pd.Categorical(
-        [c.loyalty_at_reference or "not yet" for c in cs], categories=[*LOYALTY_TYPES, "not yet"])
+
+    def numbers(attribute: str, dtype=float) -> np.ndarray:
+        return np.fromiter(map(attrgetter(attribute), cs), dtype=dtype, count=n)
+
+    columns = {
+        "customer_id": numbers("id", np.int64),
+        "segment": pd.Categorical([c.segment.name for c in cs],
+                                  categories=[s.name for s in market.segments]),
+        "tier": pd.Categorical([c.tier for c in cs], categories=VALUE_TIERS),
+        "stage": pd.Categorical([c.stage for c in cs], categories=STAGES),
+        "acquired_at": numbers("acquired_at"),
+        "churned_at": numbers("churned_at"),
+        "won_back_at": numbers("won_back_at"),
+        "purchases": numbers("purchases", np.int64),
+        "revenue": money["revenue"],
+        "margin": money["margin"],
+        "npv_margin": money["npv_margin"],
+        "purchase_rate": numbers("purchase_rate"),
+        "churn_propensity": numbers("churn_propensity"),
+        "spend_level": numbers("spend_level"),
+        "price_sensitivity": numbers("price_sensitivity"),
+        "complaint_propensity": numbers("complaint_propensity"),
+        "initial_expectation": numbers("initial_expectation"),
+        "quality_fit": numbers("fit"),
+        "expectation": numbers("expectation"),
+        "satisfaction": numbers("satisfaction"),
+        "last_purchase": money["last_purchase"],
+        "complaints": market.customer_records()["complaints"],
+        "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
+        **loyalty_columns(market),
+        "loyalty_at_reference": pd.Categorical(
+            [c.loyalty_at_reference or "not yet" for c in cs],
+            categories=[*LOYALTY_TYPES, "not yet"]),
+    }
     for policy in market.policies:
-        for name, column in policy.customer_columns(cs).items():
-            table[name] = column
-    return table
+        columns.update(policy.customer_columns(cs))
+    return pd.DataFrame(columns, copy=False)  # the arrays are the table's alone
 
 
 #: value tiers (tiering policy), "none" when tiering is off or before the first classification
@@ -217,7 +225,7 @@ _COURSE_OF = {"true": "超值 true", "latent": "潜在 latent", "none": "无 non
 
 def compute_kpis(market: Market, ledger: Ledger) -> dict[str, float]:
     rec = market.recorder
-    money = ledger.totals()
+    money = ledger.totals
     costs = sum(rec.costs.values())
     npv_costs = sum(rec.npv_costs.values())
     satisfaction = [c.satisfaction for c in market.customers if c.active]

@@ -186,3 +186,69 @@ def test_a_finished_market_lets_go_of_its_running_state(retail_small):
     alive = [p for p in gc.get_objects()
              if type(p).__name__ == "Process" and getattr(p, "env", None) is market.env]
     assert not alive, f"{len(alive)} processes still held"
+
+
+def test_a_finished_run_holds_its_events_once(retail_small):
+    """Once the run is over the recorder's columns are sealed into numpy arrays, read-only;
+    the KPIs' columns and the events table share their memory instead of copying them (a
+    million-customer run would otherwise hold its events three times while its tables are
+    built: benchmarks/RESULTS.md)."""
+    from crmsim.model.market import Market
+    from crmsim.simulation import as_seed_sequence
+
+    recorder = Market(retail_small, as_seed_sequence(1)).run().recorder
+    assert recorder.sealed
+    columns = recorder.columns()
+    assert all(not column.flags.writeable for column in columns.values())
+    events = recorder.events_table()
+    for name in ("time", "customer_id", "amount"):
+        assert np.shares_memory(events[name].to_numpy(), columns[name]), name
+    assert columns["kind"].dtype == np.int8 and len(events) == len(columns["time"])
+
+
+def test_changing_a_table_in_place_changes_no_other_table(retail_small):
+    """The events table shares the sealed columns that the money is derived from: a user who
+    changes it in place gets a copy of the column (pandas' copy-on-write), and the tables built
+    after it, the columns and the KPIs are those of an untouched run."""
+    from pandas.testing import assert_frame_equal
+
+    untouched = crmsim.simulate(retail_small, seed=4)
+    changed = crmsim.simulate(retail_small, seed=4)
+    events = changed.events
+    events.loc[events.index[:50], "amount"] = 1e9
+    events.iloc[:50, 0] = -1.0
+    events["customer_id"] += 7
+    assert_frame_equal(changed.customers, untouched.customers)
+    assert_frame_equal(changed.timeseries, untouched.timeseries)
+    assert changed.kpis == pytest.approx(untouched.kpis, nan_ok=True)
+    assert (changed.events["amount"].iloc[:50] == 1e9).all()
+    assert_frame_equal(crmsim.simulate(retail_small, seed=4).events, untouched.events)
+
+
+def test_customers_read_their_traits_from_the_markets_columns(retail_small):
+    """Latent traits live in one column per trait (no Python float per customer); each
+    customer's attributes are its row, and customers are added in id order only."""
+    from crmsim.model.customer import Traits
+    from crmsim.model.market import Market
+    from crmsim.simulation import as_seed_sequence
+
+    market = Market(retail_small, as_seed_sequence(2)).run()
+    assert len(market.traits) == len(market.customers) > retail_small.customers.initial
+    for name in Traits.NAMES:
+        column = np.frombuffer(getattr(market.traits, name), dtype=float)
+        values = np.array([getattr(c, name) for c in market.customers])
+        assert np.array_equal(values, column), name
+    assert len(set(market.traits.purchase_rate)) == len(market.customers)  # one each
+    with pytest.raises(RuntimeError, match="in id order: the next id is"):
+        market.add_customers(0, 1, at=market.env.now)
+
+
+def test_a_finished_run_gives_its_freed_memory_back():
+    """glibc keeps freed heap memory for later allocations; the market asks it to give the
+    free pages back when the run is over (malloc_trim). Where the C library has no such call,
+    the request says so instead of failing."""
+    import platform
+
+    from crmsim.model import collector
+
+    assert collector.give_back_free_memory() is (platform.libc_ver()[0] == "glibc")

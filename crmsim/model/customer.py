@@ -35,7 +35,9 @@ The market (:mod:`crmsim.model.market`) does the bookkeeping; this module holds 
 from __future__ import annotations
 
 import math
+from array import array
 
+import numpy as np
 from simpy.core import NORMAL, URGENT
 
 from crmsim.model import lifecycle
@@ -62,14 +64,47 @@ class Treatment:
         self.won_back_at = math.nan
 
 
+class Traits:
+    """The latent traits of a market's customers, one column per trait (``array('d')``: 8
+    bytes a value, no Python float per customer), row ``id`` for customer ``id``. Drawn once
+    when the customers are created (:meth:`crmsim.model.market.Market.add_customers`), never
+    changed. A customer reads its own as attributes (``customer.purchase_rate``); the model's
+    hot path reads the columns directly."""
+
+    #: the traits, in column order
+    NAMES = ("purchase_rate", "churn_propensity", "spend_rate", "spend_level",
+             "price_sensitivity", "complaint_propensity", "initial_expectation", "fit")
+    __slots__ = NAMES
+
+    def __init__(self):
+        for name in self.NAMES:
+            setattr(self, name, array("d"))
+
+    def __len__(self) -> int:
+        return len(self.purchase_rate)
+
+    def extend(self, values: dict[str, np.ndarray]) -> None:
+        """Rows for the next customers: one array of values per trait (all the same length)."""
+        for name in self.NAMES:
+            getattr(self, name).frombytes(np.ascontiguousarray(values[name], dtype=float)
+                                          .tobytes())
+
+
+def _trait(name: str, doc: str) -> property:
+    def value(customer) -> float:
+        return getattr(customer.traits, name)[customer.id]
+
+    return property(value, doc=doc)
+
+
 class Customer:
-    """State of one customer. Latent traits are drawn once and never change."""
+    """State of one customer. Latent traits are drawn once and never change (they live in the
+    market's :class:`Traits` columns; each is read here as an attribute)."""
 
     __slots__ = (
         "id", "segment", "acquired_at", "churned_at", "active", "churn_reason", "stage",
-        # latent traits
-        "purchase_rate", "churn_propensity", "spend_rate", "spend_level", "price_sensitivity",
-        "complaint_propensity", "initial_expectation", "fit",
+        # the market's columns of latent traits (row ``id``: see the properties below)
+        "traits",
         # state
         "expectation", "satisfaction", "purchases", "event_number", "failures",
         "recovery_bonus",
@@ -104,6 +139,20 @@ class Customer:
         self.handling = None
         self.membership = None
         self.treatment = None
+
+    purchase_rate = _trait("purchase_rate", "λ: purchases per time unit (Poisson; retail)")
+    churn_propensity = _trait("churn_propensity", "θ: baseline probability of leaving at a "
+                              "decision")
+    spend_rate = _trait("spend_rate", "Gamma–Gamma ν (spend = Gamma(p) draw / ν); 0: a "
+                        "constant spend")
+    spend_level = _trait("spend_level", "mean spend of a purchase (p / ν, or the constant)")
+    price_sensitivity = _trait("price_sensitivity", "how much a price or a rival's pull moves "
+                               "the churn intention")
+    complaint_propensity = _trait("complaint_propensity", "probability of complaining about a "
+                                  "service failure")
+    initial_expectation = _trait("initial_expectation", "expected quality at acquisition")
+    fit = _trait("fit", "how much better or worse than average the service fits the customer "
+                 "(quality shift)")
 
     @property
     def member(self) -> bool:
@@ -228,6 +277,7 @@ class NoncontractualLife(Life):
     def __init__(self, market):
         super().__init__(market)
         self._rate_factors = market.hooks["rate_factor"]  # e.g. a points programme's goal gradient
+        self._rates = market.traits.purchase_rate  # λ_i, by customer id
         self._decline_recency = market.decline_recency
         self._at_decline = (self._decline,)
         self._at_purchase = (self._purchase,)
@@ -260,14 +310,14 @@ class NoncontractualLife(Life):
     def _gap(self, c: Customer, timing: float) -> float:
         """The gap to the next purchase: exponential with rate λ_i (``timing`` its uniform),
         stretched by the policies that change the rate."""
-        gap = -math.log1p(-timing) / c.purchase_rate
+        gap = -math.log1p(-timing) / self._rates[c.id]
         for factor in self._rate_factors:
             gap /= factor(c)
         return gap
 
     def _sleep(self, c: Customer, timing: float) -> None:
         """Until the next purchase; on the way, a wake-up when the silence means decline."""
-        rate = c.purchase_rate
+        rate = self._rates[c.id]
         if rate <= 0:
             return  # never buys again
         gap = self._gap(c, timing)
@@ -283,7 +333,7 @@ class NoncontractualLife(Life):
             return
         self.market.set_stage(c, lifecycle.DECLINE)
         self._schedule(Wake(self._at_purchase, c), NORMAL,
-                       wake.value - self._decline_recency / c.purchase_rate)
+                       wake.value - self._decline_recency / self._rates[c.id])
 
     def _purchase(self, wake: Wake) -> None:
         c = wake.customer
@@ -305,7 +355,7 @@ class NoncontractualLife(Life):
     def _resume(self, wake: Wake) -> None:
         c = wake.customer
         timing, last_purchase = wake.value
-        rate = c.purchase_rate
+        rate = self._rates[c.id]
         if rate <= 0:
             return
         gap = self._gap(c, timing)

@@ -26,7 +26,7 @@ from crmsim.distributions import GammaGammaSpend, trait_quantile
 from crmsim.model import churn as churn_rule
 from crmsim.model import collector, lifecycle
 from crmsim.model.clock import Clock
-from crmsim.model.customer import ContractualLife, Customer, NoncontractualLife
+from crmsim.model.customer import ContractualLife, Customer, NoncontractualLife, Traits
 from crmsim.model.policy import hook_lists
 from crmsim.model.population import POPULATION_SOURCE, Population, read_population
 from crmsim.model.satisfaction import experience_rule
@@ -135,6 +135,7 @@ class Market:
         # the Gamma–Gamma shape p of each segment (NaN: constant spend); one shared float each
         self._segment_shapes = [s.spend_shape for s in self.segments]
         self.customers: list[Customer] = []
+        self.traits = Traits()  # the customers' latent traits, one column each
         #: the population file the initial customers came from (None: new customers)
         self.history: Population | None = None
         self.contractual = scenario.market.setting == "contractual"
@@ -233,11 +234,14 @@ class Market:
         A market runs once (``env.run(until=horizon)``); afterwards its pending events (every
         active customer's next wake-up, the processes of the desk and of the policies) and the
         customers' blocks of draws are never used again. ``env.now`` and everything the tables
-        and KPIs read stay.
+        and KPIs read stay; the recorder is sealed (its columns become numpy arrays, once) and
+        the memory freed is given back to the operating system before the tables are built.
         """
         self.env.drop_pending()
         for c in self.customers:
             c.draws = c.handling = None
+        self.recorder.seal()
+        collector.give_back_free_memory()
 
     @property
     def loyalty_reference_time(self) -> float:
@@ -386,33 +390,28 @@ class Market:
         values["initial_expectation"] = sat.initial_expectation + (
             sat.expectation_noise * special.ndtri(col["initial_expectation"]))
         fit_sd = sat.fit_sd
-        fit = (fit_sd * special.ndtri(col["quality_fit"])).tolist()
-        theta = values["churn_propensity"]
+        values["fit"] = (fit_sd * special.ndtri(col["quality_fit"]) if fit_sd
+                         else np.zeros(count))
         gamma_gamma = ~np.isnan(spend_shapes)
-        spend_level = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
-                               values["spend_rate"])
-        spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)  # 0: a constant spend
+        values["spend_level"] = np.where(gamma_gamma, spend_shapes / values["spend_rate"],
+                                         values["spend_rate"])
+        # Gamma–Gamma ν (spend = Gamma(p) draw / ν); 0: a constant spend
+        spend_rate = np.where(gamma_gamma, values["spend_rate"], 0.0)
         block0 = DrawBlock(streams.event_rows(0, first_id, count, spend_shapes), first_id, 0,
                            ROW_BLOCKS[0], self.draw_width)
-        record, start, segments = self.recorder.event, self.life.start, self.segments
-        rows = zip(range(first_id, first_id + count), seg_index.tolist(),
-                   values["purchase_rate"].tolist(), theta.tolist(),
-                   spend_rate.tolist(), spend_level.tolist(),
-                   values["price_sensitivity"].tolist(), values["complaint_propensity"].tolist(),
-                   values["initial_expectation"].tolist())
+        if first_id != len(self.traits):
+            raise RuntimeError(f"customers are added in id order: the next id is "
+                               f"{len(self.traits)}, not {first_id}")
+        self.traits.extend({**values, "spend_rate": spend_rate})
+        record, start, segments, traits = (self.recorder.event, self.life.start,
+                                           self.segments, self.traits)
         created = []
-        for row, (cid, k, rate, theta_i, nu, level, price, complaint,
-                  expectation) in enumerate(rows):
+        for cid, k, expectation in zip(range(first_id, first_id + count), seg_index.tolist(),
+                                       values["initial_expectation"].tolist()):
             c = Customer(cid, segments[k], at)
-            c.purchase_rate = rate
-            c.churn_propensity = theta_i
-            c.spend_rate = nu  # Gamma–Gamma ν: spend = Gamma(p) draw / ν
-            c.spend_level = level
-            c.price_sensitivity = price
-            c.complaint_propensity = complaint
-            c.initial_expectation = c.expectation = expectation
+            c.traits = traits
+            c.expectation = expectation
             c.draws = block0
-            c.fit = fit[row] if fit_sd else 0.0
             created.append(c)
         if population is not None:
             for c, acquired_at, purchases in zip(created, population.acquired_at.tolist(),
@@ -530,7 +529,7 @@ class Market:
         ``drop`` lowers the perceived quality (a service failure; None: no failure).
         """
         before = c.satisfaction
-        shift = c.fit
+        shift = self.traits.fit[c.id]
         if drop is not None:
             shift -= drop
         self._experience(c, noise, shift)
@@ -608,8 +607,10 @@ class Market:
         else:
             data, at = event_draws(uniforms, c.segment.spend_shape), 0
             regular = False
-        self._pay(c, data[at + _SPEND] / c.spend_rate if c.spend_rate else c.spend_level,
-                  PURCHASE, regular)
+        traits = self.traits
+        nu = traits.spend_rate[c.id]
+        self._pay(c, data[at + _SPEND] / nu if nu else traits.spend_level[c.id], PURCHASE,
+                  regular)
         if self._failure_hooks:
             drop = self._service_failure(c, data[at:at + self.draw_width])
             self.experience(c, data[at + _EXPERIENCE], drop)
@@ -727,10 +728,10 @@ class Market:
             if self.beta_satisfaction:
                 push = self.beta_satisfaction * (c.satisfaction - c.recovery_bonus)
             if self.price_push:
-                push += self.price_push * c.price_sensitivity
+                push += self.price_push * self.traits.price_sensitivity[c.id]
             if self.beta_switching:
                 barrier = self.beta_switching * self.switching_cost(c)
-            if u < churn_rule.probability(c.churn_propensity, push, barrier):
+            if u < churn_rule.probability(self.traits.churn_propensity[c.id], push, barrier):
                 c.churn_reason = churn_rule.reason(self.churn_drivers(c)[0])
                 return True
             return False
