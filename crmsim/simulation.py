@@ -11,6 +11,7 @@ for every scenario: common random numbers).
 from __future__ import annotations
 
 import math
+from array import array
 from operator import attrgetter
 
 import numpy as np
@@ -115,6 +116,15 @@ def run_counterfactual(market: Market, seed_sequence: np.random.SeedSequence) ->
     return twin
 
 
+def categorical(values, categories: list[str], n: int) -> pd.Categorical:
+    """``pd.Categorical(list(values), categories=categories)`` for ``n`` values, made from
+    their codes (a byte each) without a list or an object array of a million strings on the
+    way; a value outside ``categories`` is missing, as there."""
+    code = {name: k for k, name in enumerate(categories)}.get
+    return pd.Categorical.from_codes(
+        np.fromiter((code(value, -1) for value in values), dtype=np.int8, count=n), categories)
+
+
 def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     """One row per customer. Built column by column, each one array (no list of a million
     floats beside it, no copy into a consolidated block): a large run's table is built while
@@ -133,10 +143,10 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
 
     columns = {
         "customer_id": numbers("id", np.int64),
-        "segment": pd.Categorical([c.segment.name for c in cs],
-                                  categories=[s.name for s in market.segments]),
-        "tier": pd.Categorical([c.tier for c in cs], categories=VALUE_TIERS),
-        "stage": pd.Categorical([c.stage for c in cs], categories=STAGES),
+        "segment": categorical((c.segment.name for c in cs), [s.name for s in market.segments],
+                               n),
+        "tier": categorical(map(attrgetter("tier"), cs), VALUE_TIERS, n),
+        "stage": categorical(map(attrgetter("stage"), cs), STAGES, n),
         "acquired_at": numbers("acquired_at"),
         "churned_at": numbers("churned_at"),
         "won_back_at": numbers("won_back_at"),
@@ -154,12 +164,11 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
         "expectation": numbers("expectation"),
         "satisfaction": numbers("satisfaction"),
         "last_purchase": money["last_purchase"],
-        "complaints": market.customer_records()["complaints"],
+        "complaints": market.policy_records()["complaints"],
         "churn_reason": pd.Series([c.churn_reason for c in cs], dtype=object),
         **loyalty_columns(market),
-        "loyalty_at_reference": pd.Categorical(
-            [c.loyalty_at_reference or "not yet" for c in cs],
-            categories=[*LOYALTY_TYPES, "not yet"]),
+        "loyalty_at_reference": categorical(
+            (c.loyalty_at_reference or "not yet" for c in cs), [*LOYALTY_TYPES, "not yet"], n),
     }
     for policy in market.policies:
         columns.update(policy.customer_columns(cs))
@@ -174,7 +183,7 @@ COURSE_TYPES = ["超值 true", "激励 incentive", "惰性 inertia", "潜在 lat
 _SATISFACTION_TERMS = ("dissatisfaction", "service_failure")
 
 
-def loyalty_columns(market: Market) -> dict[str, list]:
+def loyalty_columns(market: Market) -> dict[str, np.ndarray | pd.Categorical]:
     """Loyalty type, the retention decomposition and the course type of every customer.
 
     One classification: Dick & Basu's ``loyalty_type`` (relative attitude — satisfaction ≥ 0 —
@@ -190,17 +199,19 @@ def loyalty_columns(market: Market) -> dict[str, list]:
     Churned customers (no patronage left: latent or none) get NaN.
     """
     threshold = market.scenario.lifecycle.formation_after
-    out = {k: [] for k in ("loyalty_type", "churn_probability", "retention_from_satisfaction",
-                           "retention_from_lock_in", "course_loyalty")}
+    kinds, courses = array("b"), array("b")  # the codes of the two categorical columns
+    out = {k: array("d") for k in ("churn_probability", "retention_from_satisfaction",
+                                   "retention_from_lock_in")}
+    kind_code = {kind: k for k, kind in enumerate(LOYALTY_TYPES)}
+    course_code = {course: k for k, course in enumerate(COURSE_TYPES)}
     for c in market.customers:
         repeats = c.purchases - 1 if c.active else -1
         kind = loyalty_type(c.satisfaction, repeats, threshold)
-        out["loyalty_type"].append(kind)
+        kinds.append(kind_code[kind])
         if not c.active:
-            for key in ("churn_probability", "retention_from_satisfaction",
-                        "retention_from_lock_in"):
+            for key in out:
                 out[key].append(math.nan)
-            out["course_loyalty"].append(_COURSE_OF[kind])
+            courses.append(course_code[_COURSE_OF[kind]])
             continue
         terms, barriers = market.churn_drivers(c)
         push, barrier = sum(terms.values()), sum(barriers.values())
@@ -212,12 +223,17 @@ def loyalty_columns(market: Market) -> dict[str, list]:
         out["churn_probability"].append(p)
         out["retention_from_satisfaction"].append(no_sat - p)
         out["retention_from_lock_in"].append(no_lock - p)
-        out["course_loyalty"].append(_COURSE_OF[kind] if kind != "spurious" else (
+        courses.append(course_code[_COURSE_OF[kind] if kind != "spurious" else (
             "激励 incentive" if barriers.get("reward_lock_in", 0.0) < barriers.get(
-                "switching_cost", 0.0) else "惰性 inertia"))
-    out["loyalty_type"] = pd.Categorical(out["loyalty_type"], categories=LOYALTY_TYPES)
-    out["course_loyalty"] = pd.Categorical(out["course_loyalty"], categories=COURSE_TYPES)
-    return out
+                "switching_cost", 0.0) else "惰性 inertia")])
+    columns = {key: np.frombuffer(values, dtype=float) for key, values in out.items()}
+    return {
+        "loyalty_type": pd.Categorical.from_codes(np.frombuffer(kinds, dtype=np.int8),
+                                                  LOYALTY_TYPES),
+        **columns,
+        "course_loyalty": pd.Categorical.from_codes(np.frombuffer(courses, dtype=np.int8),
+                                                    COURSE_TYPES),
+    }
 
 
 _COURSE_OF = {"true": "超值 true", "latent": "潜在 latent", "none": "无 none"}

@@ -498,8 +498,14 @@ class Market:
             revenue[:known] += self.history.revenue
             last[:known] = self.history.last_purchase
         np.maximum.at(last, ids, cols["time"][paid])
-        records = {"revenue": revenue, "last_purchase": last,
-                   "complaints": np.zeros(n, dtype=np.int64)}
+        return {"revenue": revenue, "last_purchase": last, **self.policy_records()}
+
+    def policy_records(self) -> dict[str, np.ndarray]:
+        """The part of :meth:`customer_records` that the policies record (``complaints``, 0
+        without a desk, and whatever else they record), without the revenue and last
+        purchase derived from the events."""
+        n = len(self.customers)
+        records = {"complaints": np.zeros(n, dtype=np.int64)}
         for hook in self.hooks["records"]:
             records.update(hook(n))
         return records
