@@ -5,8 +5,8 @@ customers, a daily report over a million years. Started anyway, such a run alloc
 operating system kills it (losing everything) or never ends. :func:`check` estimates what a run
 will hold in memory and refuses it, naming the estimate, when it would not fit.
 
-What a run holds (measured with ``tracemalloc`` on the shipped scenarios other than the
-validation ones, at 2,000 customers, over their horizon and three times it, tables included):
+What a run holds (measured with ``tracemalloc`` on ten shipped scenarios at 2,000 customers,
+over their horizon and three times it, tables included):
 
 * every customer: an object with its state, its row of the traits columns, its random
   streams, its share of what a running market holds (pending events; a service desk's queue),
@@ -14,17 +14,21 @@ validation ones, at 2,000 customers, over their horizon and three times it, tabl
 * every event (acquisition, purchase or payment, stage change, churn, ...): 27 bytes in the
   recorder's columns (which the events table shares once the run is over), the rest of its
   events-table row and the arrays of paid events the money is derived from —
-  :data:`BYTES_PER_EVENT`. A customer has about one event at acquisition and two per buying occasion (the purchase and what it
-  changes), and buys until it churns: with churn propensity θ ~ Beta(a, b) decided at each
-  occasion, the expected occasions among the first N are Σ_{t<N} S(t), the shifted-beta-
-  geometric survival S(t) = B(a, b + t) / B(a, b) (Fader & Hardie 2007,
-  :func:`crmsim.analysis.sbg_survival`);
+  :data:`BYTES_PER_EVENT`. A customer has about one event at acquisition and two per buying
+  occasion (the purchase and what it changes), and buys until it churns: with churn
+  propensity θ ~ Beta(a, b) decided at each occasion, the expected occasions among the first
+  N are Σ_{t<N} S(t), the shifted-beta-geometric survival S(t) = B(a, b + t) / B(a, b)
+  (Fader & Hardie 2007, :func:`crmsim.analysis.sbg_survival`);
+* every routine contact with the service desk (``service.contact_rate`` per customer per time
+  unit, counted as if every customer stayed): the desk's record of it, its customer's stream of
+  contact gaps and its waiting process — :data:`BYTES_PER_CONTACT`;
 * every reporting period: a snapshot and a row of the timeseries table.
 
-The estimate is within 0.55–2.0 × the measured peak on the shipped scenarios at 2,000
-customers (lowest for a service desk whose queue grows over three horizons, highest for retail
-over three horizons); that is close enough to tell a run that fits from one that needs a
-hundred times the memory.
+The estimate is within 0.5–2.2 × the measured peak on ten shipped scenarios at 2,000 customers
+(over their horizon and three times it): highest for retention_vs_acquisition, lowest for
+churn_warning_winback, whose early-warning scans hold about 3 KB a customer more than counted
+here. That is close enough to tell a run that fits from one that needs a hundred times the
+memory.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from crmsim.errors import ScenarioError
 
 #: memory per customer: the customer object, its traits, streams and state, its share of the
 #: running market, its customers-table row
-BYTES_PER_CUSTOMER = 2_000
+BYTES_PER_CUSTOMER = 1_000
 #: memory per event: the recorder's columns, the rest of the events-table row, derived arrays
-BYTES_PER_EVENT = 100
+BYTES_PER_EVENT = 80
+#: memory per routine contact with the service desk
+BYTES_PER_CONTACT = 100
 #: memory per reporting period: a snapshot dict and a timeseries row
 BYTES_PER_PERIOD = 4_000
 #: reporting periods (horizon / report_every) a run may have: a daily report over 270 years
@@ -59,11 +65,12 @@ class Estimate:
     customers: float
     events: float
     periods: float
+    contacts: float = 0.0
 
     @property
     def bytes(self) -> float:
         return (self.customers * BYTES_PER_CUSTOMER + self.events * BYTES_PER_EVENT
-                + self.periods * BYTES_PER_PERIOD)
+                + self.periods * BYTES_PER_PERIOD + self.contacts * BYTES_PER_CONTACT)
 
 
 def expected_occasions(occasions: float, churn) -> float:
@@ -115,8 +122,9 @@ def estimate(scenario) -> Estimate:
         acquired = room if word_of_mouth else min(acquired, room)
     events = (initial * _events_per_customer(scenario, horizon)
               + acquired * _events_per_customer(scenario, horizon / 2))
+    contacts = scenario.service.contact_rate * (initial * horizon + acquired * horizon / 2)
     return Estimate(customers=initial + acquired, events=events,
-                    periods=horizon / scenario.report_every + 1)
+                    periods=horizon / scenario.report_every + 1, contacts=contacts)
 
 
 def available_memory() -> int | None:
