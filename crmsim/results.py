@@ -83,13 +83,12 @@ KPI_DESCRIPTIONS = {
 
 #: events at a time when a column is derived from another (bounds the temporary arrays)
 _CHUNK = 1 << 20
-#: the dtype pandas gives a column of texts and None (object, or pandas 3's text dtype)
-_TEXT = pd.Series(["text", None]).dtype
 
 
-def _arrow_text() -> bool:
-    """Whether pandas keeps such a column in Arrow (its default text dtype with pyarrow)."""
-    return isinstance(_TEXT, pd.StringDtype) and _TEXT.storage == "pyarrow"
+def _copy_on_write() -> bool:
+    """Whether pandas copies a shared column before changing it (always from pandas 3; an
+    option in pandas 2)."""
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
 
 
 class Recorder:
@@ -204,8 +203,11 @@ class Recorder:
         """The event columns as numpy arrays (``kind`` as int8): copies while the run goes on,
         read-only views of the sealed columns once it is over (:meth:`seal`)."""
         if self.sealed:
-            return {name: self._frame[name].to_numpy()
-                    for name in ("time", "customer_id", "kind", "amount")}
+            views = {name: self._frame[name].to_numpy()
+                     for name in ("time", "customer_id", "kind", "amount")}
+            for view in views.values():
+                view.flags.writeable = False  # (pandas 3 does this itself)
+            return views
         return {
             "time": np.array(self.time, dtype=float),
             "customer_id": np.array(self.customer, dtype=np.int64),
@@ -217,7 +219,7 @@ class Recorder:
         """The details of every event as an object array (None where there are none)."""
         texts = np.empty(len(self._texts), dtype=object)
         texts[:] = self._texts
-        codes = np.asarray(self.detail)
+        codes = self._detail_codes()
         details = np.empty(len(codes), dtype=object)
         for start in range(0, len(codes), _CHUNK):  # (an index array a chunk at a time)
             details[start:start + _CHUNK] = texts[codes[start:start + _CHUNK]]
@@ -227,17 +229,25 @@ class Recorder:
         """The events table's details column, as pandas would make it from
         :meth:`details_column`: where pandas keeps text in Arrow (pandas 3 with pyarrow), built
         there straight from the codes, without a Python object per event on the way."""
-        codes = np.asarray(self.detail)
-        if codes.any() and _arrow_text():
+        codes = self._detail_codes()
+        text = pd.Series(["text", None]).dtype  # what pandas makes of texts and None now
+        if (codes.any() and int(pd.__version__.split(".")[0]) >= 3
+                and isinstance(text, pd.StringDtype) and text.storage == "pyarrow"):
             import pyarrow as pa  # (pandas' own text storage: installed with it here)
 
             texts = pa.array(self._texts, type=pa.large_string())
-            return pd.arrays.ArrowStringArray(texts.take(pa.array(codes)), dtype=_TEXT)
+            return pd.arrays.ArrowStringArray(texts.take(pa.array(codes)), dtype=text)
         return self.details_column()
+
+    def _detail_codes(self) -> np.ndarray:
+        """The details codes: the sealed column, or a copy while the run goes on (a view
+        would pin the growing column, see the class docstring)."""
+        return np.asarray(self.detail) if self.sealed else np.array(self.detail)
 
     def events_table(self) -> pd.DataFrame:
         """One row per event. Once the recording is sealed, the table's time, customer_id and
-        amount are the sealed columns themselves, not copies."""
+        amount are the sealed columns themselves, not copies, where pandas copies on write
+        (pandas 3); elsewhere the table gets copies of its own."""
         frame = self._frame if self.sealed else pd.DataFrame(self.columns(), copy=False)
         return pd.DataFrame(
             {
@@ -247,7 +257,7 @@ class Recorder:
                 "amount": frame["amount"],
                 "details": self._details_for_table(),
             },
-            copy=False,
+            copy=self.sealed and not _copy_on_write(),
         )
 
 

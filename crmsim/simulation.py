@@ -121,8 +121,9 @@ def categorical(values, categories: list[str], n: int) -> pd.Categorical:
     their codes (a byte each) without a list or an object array of a million strings on the
     way; a value outside ``categories`` is missing, as there."""
     code = {name: k for k, name in enumerate(categories)}.get
+    dtype = np.int8 if len(categories) < 128 else np.int32  # (from_codes narrows it again)
     return pd.Categorical.from_codes(
-        np.fromiter((code(value, -1) for value in values), dtype=np.int8, count=n), categories)
+        np.fromiter((code(value, -1) for value in values), dtype=dtype, count=n), categories)
 
 
 def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
@@ -172,7 +173,7 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     }
     for policy in market.policies:
         columns.update(policy.customer_columns(cs))
-    return pd.DataFrame(columns, copy=False)  # the arrays are the table's alone
+    return pd.DataFrame(columns, copy=False)  # no copies: the columns are these arrays
 
 
 #: value tiers (tiering policy), "none" when tiering is off or before the first classification

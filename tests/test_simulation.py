@@ -252,3 +252,31 @@ def test_a_finished_run_gives_its_freed_memory_back():
     from crmsim.model import collector
 
     assert collector.give_back_free_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_reading_details_while_recording_pins_no_column():
+    """Before the recorder is sealed its columns still grow: reading the details codes (for
+    an events table of a market still running) takes a copy, never a view that would pin the
+    column (a held view makes the next event raise BufferError)."""
+    from crmsim.results import PURCHASE, STAGE, Recorder
+
+    recorder = Recorder(0.1)
+    recorder.event(0.0, 0, STAGE, details="exploration")
+    held = recorder._detail_codes()  # noqa: SLF001 — what the tables read
+    table = recorder.events_table()
+    recorder.event(1.0, 0, PURCHASE, 5.0)  # would raise BufferError if a view were held
+    assert list(held) == [1] and list(table["details"]) == ["exploration"]
+    assert list(recorder.events_table()["details"].fillna("-")) == ["exploration", "-"]
+
+
+def test_a_categorical_column_takes_any_number_of_categories():
+    """The customers table's categorical columns are built from codes; more categories than a
+    byte holds (a scenario may have hundreds of segments) still work, and give what
+    pd.Categorical gives."""
+    from crmsim.simulation import categorical
+
+    names = [f"segment {k}" for k in range(300)]
+    values = ["segment 299", "segment 0", "segment 128"]
+    column = categorical(iter(values), names, 3)
+    assert column.equals(pd.Categorical(values, categories=names))
+    assert list(column.codes) == [299, 0, 128]

@@ -25,7 +25,6 @@ so the tables are built in memory that is really free (benchmarks/RESULTS.md).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 
 
@@ -44,11 +43,15 @@ def paused():
 def _malloc_trim():
     """glibc's ``malloc_trim``, looked up among the symbols already loaded into the process (no
     search for the library, which would start a subprocess); None where the C library has no
-    such call (macOS, Windows, musl)."""
+    such call (macOS, Windows, musl) or Python has no ctypes."""
     try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError, TypeError):
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (ImportError, OSError, AttributeError, TypeError):
         return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 _TRIM = []  # [malloc_trim or None], looked up at the first call
