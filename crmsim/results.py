@@ -192,7 +192,9 @@ class Recorder:
             setattr(self, attribute, None)
         self._frame = pd.DataFrame(frame, copy=False)
         for name, attribute in self._SEALED:
-            setattr(self, attribute, self._frame[name].to_numpy())
+            view = self._frame[name].to_numpy()
+            view.flags.writeable = False  # (pandas 3 does this itself)
+            setattr(self, attribute, view)
 
     @property
     def sealed(self) -> bool:

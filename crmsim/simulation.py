@@ -118,7 +118,7 @@ def run_counterfactual(market: Market, seed_sequence: np.random.SeedSequence) ->
 
 def categorical(values, categories: list[str], n: int) -> pd.Categorical:
     """``pd.Categorical(list(values), categories=categories)`` for ``n`` values, made from
-    their codes (a byte each) without a list or an object array of a million strings on the
+    their codes (a byte each, up to 127 categories) without a list or an object array of a million strings on the
     way; a value outside ``categories`` is missing, as there."""
     code = {name: k for k, name in enumerate(categories)}.get
     dtype = np.int8 if len(categories) < 128 else np.int32  # (from_codes narrows it again)
@@ -142,6 +142,9 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
     def numbers(attribute: str, dtype=float) -> np.ndarray:
         return np.fromiter(map(attrgetter(attribute), cs), dtype=dtype, count=n)
 
+    def trait(name: str) -> np.ndarray:  # the market's column (its rows are the customer ids)
+        return np.array(getattr(market.traits, name), dtype=float)
+
     columns = {
         "customer_id": numbers("id", np.int64),
         "segment": categorical((c.segment.name for c in cs), [s.name for s in market.segments],
@@ -155,13 +158,13 @@ def customers_table(market: Market, ledger: Ledger) -> pd.DataFrame:
         "revenue": money["revenue"],
         "margin": money["margin"],
         "npv_margin": money["npv_margin"],
-        "purchase_rate": numbers("purchase_rate"),
-        "churn_propensity": numbers("churn_propensity"),
-        "spend_level": numbers("spend_level"),
-        "price_sensitivity": numbers("price_sensitivity"),
-        "complaint_propensity": numbers("complaint_propensity"),
-        "initial_expectation": numbers("initial_expectation"),
-        "quality_fit": numbers("fit"),
+        "purchase_rate": trait("purchase_rate"),
+        "churn_propensity": trait("churn_propensity"),
+        "spend_level": trait("spend_level"),
+        "price_sensitivity": trait("price_sensitivity"),
+        "complaint_propensity": trait("complaint_propensity"),
+        "initial_expectation": trait("initial_expectation"),
+        "quality_fit": trait("fit"),
         "expectation": numbers("expectation"),
         "satisfaction": numbers("satisfaction"),
         "last_purchase": money["last_purchase"],
