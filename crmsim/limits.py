@@ -25,11 +25,11 @@ over their horizon and three times it, tables included):
   contact gaps and its waiting process — :data:`BYTES_PER_CONTACT`;
 * every reporting period: a snapshot and a row of the timeseries table.
 
-The estimate is within 0.5–2.2 × the measured peak on ten shipped scenarios at 2,000 customers
-(over their horizon and three times it): highest for retention_vs_acquisition, lowest for
-churn_warning_winback, whose early-warning scans hold about 3 KB a customer more than counted
-here. That is close enough to tell a run that fits from one that needs a hundred times the
-memory.
+The estimate is within 0.5–2.4 × the peak ``tracemalloc`` measured on ten shipped scenarios at
+2,000 customers (over their horizon and three times it; the Arrow text it does not see comes
+on top): highest for retention_vs_acquisition, lowest for churn_warning_winback, whose
+early-warning scans hold about 3 KB a customer more than counted here. That is close enough to
+tell a run that fits from one that needs a hundred times the memory.
 """
 
 from __future__ import annotations
