@@ -85,10 +85,14 @@ KPI_DESCRIPTIONS = {
 _CHUNK = 1 << 20
 
 
+#: pandas 3 or later: copy-on-write always, text in Arrow where pyarrow is installed
+_PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
 def _copy_on_write() -> bool:
     """Whether pandas copies a shared column before changing it (always from pandas 3; an
     option in pandas 2)."""
-    return int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
+    return _PANDAS_3 or pd.get_option("mode.copy_on_write") is True
 
 
 class Recorder:
@@ -233,8 +237,8 @@ class Recorder:
         there straight from the codes, without a Python object per event on the way."""
         codes = self._detail_codes()
         text = pd.Series(["text", None]).dtype  # what pandas makes of texts and None now
-        if (codes.any() and int(pd.__version__.split(".")[0]) >= 3
-                and isinstance(text, pd.StringDtype) and text.storage == "pyarrow"):
+        if (codes.any() and _PANDAS_3 and isinstance(text, pd.StringDtype)
+                and text.storage == "pyarrow"):
             import pyarrow as pa  # (pandas' own text storage: installed with it here)
 
             texts = pa.array(self._texts, type=pa.large_string())

@@ -25,6 +25,7 @@ so the tables are built in memory that is really free (benchmarks/RESULTS.md).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 
 
@@ -40,6 +41,7 @@ def paused():
             gc.enable()
 
 
+@functools.cache
 def _malloc_trim():
     """glibc's ``malloc_trim``, looked up among the symbols already loaded into the process (no
     search for the library, which would start a subprocess); None where the C library has no
@@ -54,16 +56,12 @@ def _malloc_trim():
     return trim
 
 
-_TRIM = []  # [malloc_trim or None], looked up at the first call
-
-
 def give_back_free_memory() -> bool:
     """Return the C heap's free pages to the operating system (glibc's ``malloc_trim(0)``);
     whether it could (False where the C library has no such call). Python objects still alive
     are untouched."""
-    if not _TRIM:
-        _TRIM.append(_malloc_trim())
-    if _TRIM[0] is None:
+    trim = _malloc_trim()  # looked up at the first call
+    if trim is None:
         return False
-    _TRIM[0](0)
+    trim(0)
     return True
