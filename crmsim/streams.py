@@ -66,6 +66,12 @@ ROW_BLOCKS = (4, 8, 16)
 _ROW_STARTS = (0, 4, 12)
 _BLOCK_SHIFT = 32  # a stream block may use up to 2**32 Philox counter steps without overlap
 _ROWS_LAYOUT, _STREAM_LAYOUT = 1, 0
+# plain ints and functions for the hot path (an IntEnum indexes numpy more slowly)
+_LAST_BLOCK = len(ROW_BLOCKS) - 1
+_STEPS_PER_ROW = N_COLUMNS // 4  # Philox gives 4 outputs a counter step
+_EVENTS = int(Purpose.EVENTS)
+_EXPERIENCE, _SPEND = int(Column.EXPERIENCE), int(Column.SPEND)
+_ndtri, _gammaincinv = special.ndtri, special.gammaincinv
 
 
 class RandomStreams:
@@ -125,23 +131,28 @@ class RandomStreams:
         return data
 
     def customer_rows(self, block: int, owner: int, spend_shape: float) -> np.ndarray:
-        """:meth:`event_rows` for one owner (the same numbers, without the vector machinery)."""
-        rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
-        gen = self._at_counter((owner * rows * N_COLUMNS // 4, block, int(Purpose.EVENTS),
-                                _ROWS_LAYOUT))
-        data = gen.random((rows, N_COLUMNS))
-        data[:, Column.EXPERIENCE] = special.ndtri(data[:, Column.EXPERIENCE])
+        """:meth:`event_rows` for one owner (the same numbers, without the vector machinery).
+
+        This runs whenever a customer outgrows its block of draws (about once a customer in a
+        year of retail), so it is written for speed: the transformations work in place on the
+        columns (the same ufuncs element by element, so the same numbers)."""
+        rows = ROW_BLOCKS[block if block < _LAST_BLOCK else _LAST_BLOCK]
+        data = self._at_counter((owner * rows * _STEPS_PER_ROW, block, _EVENTS, _ROWS_LAYOUT)
+                                ).random((rows, N_COLUMNS))
+        column = data[:, _EXPERIENCE]
+        _ndtri(column, out=column)
         if spend_shape == spend_shape:  # not NaN: Gamma–Gamma spend
-            data[:, Column.SPEND] = special.gammaincinv(spend_shape, data[:, Column.SPEND])
+            column = data[:, _SPEND]
+            _gammaincinv(spend_shape, column, out=column)
         return data
 
     def own_block(self, owner: int, k: int, spend_shape: float,
                   width: int = N_COLUMNS) -> DrawBlock:
         """The :class:`DrawBlock` of one owner that holds its event ``k``."""
         block, first_row = block_of_row(k)
-        rows = ROW_BLOCKS[min(block, len(ROW_BLOCKS) - 1)]
-        return DrawBlock(self.customer_rows(block, owner, spend_shape), owner, first_row, rows,
-                         width)
+        data = self.customer_rows(block, owner, spend_shape)
+        return DrawBlock.of_rows(array("d", data[:, :width].tobytes()), owner, first_row,
+                                 len(data), width)
 
 
 def block_of_row(k: int) -> tuple[int, int]:
@@ -190,6 +201,15 @@ class DrawBlock:
         self.first_row = first_row
         self.rows = rows
         self.width = width
+
+    @classmethod
+    def of_rows(cls, data: array, first_owner: int, first_row: int, rows: int,
+                width: int) -> DrawBlock:
+        """A block from its flat ``array('d')`` of rows, already ``width`` columns wide."""
+        block = cls.__new__(cls)
+        block.data, block.first_owner, block.first_row = data, first_owner, first_row
+        block.rows, block.width = rows, width
+        return block
 
     def start(self, owner: int, k: int) -> int:
         """Where row ``k`` of ``owner`` starts in :attr:`data` (−1: not in this block)."""

@@ -62,8 +62,7 @@ def test_bgnbd_mean_and_fit_match_with_a_below_one():
 def test_bgnbd_check_catches_drop_out_after_the_first_purchase(monkeypatch):
     """Deciding drop-out after the first (acquisition) purchase too is an off-by-one."""
 
-    def first_purchase_with_off_by_one(life, wake):
-        customer = wake.customer
+    def first_purchase_with_off_by_one(life, customer, _value):
         churn, timing, _ = life.market.purchase(customer)
         life._decide(customer, churn, timing)  # decides after the first purchase too
 

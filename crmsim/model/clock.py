@@ -26,10 +26,13 @@ event, as SimPy's does.
 from __future__ import annotations
 
 import math
-from heapq import heapify, heappush
+from heapq import heapify, heappop, heappush
 
 import simpy
 from simpy.core import NORMAL
+
+#: the length of a wake-up's entry (an event's has 4 items)
+_CALL = 6
 
 #: the priority of a sweep: below every SimPy priority (URGENT is 0, NORMAL 1); the events at
 #: a window's start are all in its bucket, so this is for clarity, not for order
@@ -66,7 +69,24 @@ class Clock(simpy.Environment):
         """Schedule ``event`` as SimPy does (same time, priority and number), filing it in its
         window's bucket if it lies beyond the current window."""
         at = self._now + delay
-        entry = (at, priority, next(self._eid), event)
+        self._file((at, priority, next(self._eid), event), delay)
+
+    def call(self, step, subject, value, priority, delay) -> None:
+        """A wake-up without an event object: ``step(subject, value)`` is called after
+        ``delay``, in exactly the order an event scheduled now with ``priority`` would be
+        processed (it is numbered now, from the same count as every event).
+
+        What a customer's life is made of (:mod:`crmsim.model.customer`): its entry,
+        ``(time, priority, number, step, subject, value)``, is all a pending wake-up costs —
+        no event to build, to call back through and to free, which matters at one wake-up per
+        customer event."""
+        at = self._now + delay
+        self._file((at, priority, next(self._eid), step, subject, value), delay)
+
+    def _file(self, entry: tuple, delay) -> None:
+        """Put a numbered entry into the heap (its time is in the current window) or into its
+        window's bucket."""
+        at = entry[0]
         if at < self._heap_until:
             heappush(self._queue, entry)
             return
@@ -88,6 +108,17 @@ class Clock(simpy.Environment):
             self._buckets[index] = [entry]
         else:
             bucket.append(entry)
+
+    def step(self) -> None:
+        """Process the next entry: a wake-up of :meth:`call` is called here; an event is left
+        to SimPy's own :meth:`simpy.Environment.step`."""
+        queue = self._queue
+        if queue and len(queue[0]) == _CALL:
+            entry = heappop(queue)
+            self._now = entry[0]
+            entry[3](entry[4], entry[5])
+        else:
+            super().step()
 
     def _sweep_next(self) -> None:
         """A sweep when the next window starts (before any event at that time)."""

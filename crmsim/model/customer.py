@@ -1,11 +1,12 @@
 """A customer: latent traits, state, and its life as a chain of wake-ups on SimPy's clock.
 
 Each customer sleeps until its own next event, so a million quiet customers cost nothing
-between their purchases. A customer's next moment is one :class:`Wake`: an event scheduled on
-the market's :class:`simpy.Environment` and processed by SimPy's own loop, which calls the step
-of the customer's life it stands for. Between two wake-ups a customer holds nothing but its
-state and that one pending event — no process, no suspended generator — which is what makes a
-customer's event cheap (see benchmarks/RESULTS.md). The steps:
+between their purchases. A customer's next moment is one wake-up on the market's clock
+(:meth:`crmsim.model.clock.Clock.call`): an entry in SimPy's queue, numbered and ordered as any
+event, which the clock's step turns into a call of the step of the customer's life it stands
+for. Between two wake-ups a customer holds nothing but its state and that one entry — no
+process, no suspended generator, no event object — which is what makes a customer's event
+cheap (see benchmarks/RESULTS.md). The steps:
 
 * **non-contractual** (retail, e-commerce): the first purchase at acquisition; then purchases
   come as a Poisson process at the customer's rate λ_i, and right after each *repeat* purchase
@@ -102,22 +103,25 @@ class Customer:
     market's :class:`Traits` columns; each is read here as an attribute)."""
 
     __slots__ = (
-        "id", "segment", "acquired_at", "churned_at", "active", "churn_reason", "stage",
+        # read at every event, kept together (the first two cache lines of the object: with a
+        # million customers, each event of a customer is a fetch from memory)
+        "id", "active", "stage", "draws", "event_number", "purchases", "satisfaction",
+        "expectation", "segment", "acquired_at", "recovery_bonus",
+        "churned_at", "churn_reason",
         # the market's columns of latent traits (row ``id``: see the properties below)
         "traits",
         # state
-        "expectation", "satisfaction", "purchases", "event_number", "failures",
-        "recovery_bonus",
-        "pending_outcome", "loyalty_at_reference",
+        "failures", "pending_outcome", "loyalty_at_reference",
         # what the firm's CRM policies did to the customer (None if they never touched it)
         "treatment",
         # rewards programme state (None for non-members)
         "membership",
-        # the block of per-event draws that holds the next row (a crmsim.streams.DrawBlock,
-        # shared with the customers created with it until the customer outgrows it; released
-        # when the customer churns) and the desk's handling state
-        "draws", "handling",
+        # the desk's handling state
+        "handling",
     )
+    # ``draws``: the block of per-event draws that holds the next row (a
+    # crmsim.streams.DrawBlock, shared with the customers created with it until the customer
+    # outgrows it; released when the customer churns)
 
     def __init__(self, customer_id: int, segment, acquired_at: float):
         self.id = customer_id
@@ -182,21 +186,6 @@ class Customer:
         return self.treatment.won_back_at if self.treatment is not None else math.nan
 
 
-class Wake:
-    """A customer's next moment: an event born triggered (as a SimPy ``Timeout`` is), put on the
-    environment's queue with :meth:`simpy.Environment.schedule` and processed by
-    :meth:`simpy.Environment.step`, which calls its one callback with it. ``value`` is what that
-    step needs from the moment it was scheduled (a gap, or None)."""
-
-    __slots__ = ("callbacks", "customer", "value")
-    _ok = True  # a succeeded event: what Environment.step checks after the callbacks
-
-    def __init__(self, callbacks: tuple, customer: Customer, value=None):
-        self.callbacks = callbacks  # (the step,): shared by every wake-up of that step
-        self.customer = customer
-        self.value = value
-
-
 class _Following:
     """A customer following a generator of SimPy events (the recovery after a failure) step by
     step, as a SimPy process runs its generator (:meth:`simpy.events.Process._resume`): each
@@ -238,20 +227,24 @@ class _Following:
 
 
 class Life:
-    """The lives of a market's customers: one object per run, not per customer."""
+    """The lives of a market's customers: one object per run, not per customer.
+
+    A step of a life is a method ``step(c, value)``; :meth:`crmsim.model.clock.Clock.call`
+    calls it at its moment, with the ``value`` it was scheduled with (what the step needs from
+    that moment: a gap, or None). Each step is bound once, here, and shared by every wake-up."""
 
     def __init__(self, market):
         self.market = market
         self.env = market.env
-        self._schedule = market.env.schedule
-        self._at_begin = (self._begin,)
+        self._call = market.env.call
+        self._at_begin = self._begin  # bound once: see NoncontractualLife
 
     def start(self, c: Customer) -> None:
         """Start the customer's life: its first step runs at once, after the current event and
         before any later one (as a new SimPy process's initialisation does)."""
-        self._schedule(Wake(self._at_begin, c), URGENT)
+        self._call(self._at_begin, c, None, URGENT, 0)
 
-    def _begin(self, wake: Wake) -> None:
+    def _begin(self, c: Customer, _value) -> None:
         raise NotImplementedError
 
     def after_failure(self, c: Customer, failure: tuple, then, *args) -> None:
@@ -279,10 +272,10 @@ class NoncontractualLife(Life):
         self._rate_factors = market.hooks["rate_factor"]  # e.g. a points programme's goal gradient
         self._rates = market.traits.purchase_rate  # λ_i, by customer id
         self._decline_recency = market.decline_recency
-        self._at_decline = (self._decline,)
-        self._at_purchase = (self._purchase,)
-        self._at_resume = (self._resume,)
-        self._at_resumed_decline = (self._resumed_decline,)
+        # the steps, bound once (a bound method made at every wake-up would cost one more
+        # object per pending wake-up)
+        self._at_decline, self._at_purchase = self._decline, self._purchase
+        self._at_resume, self._at_resumed_decline = self._resume, self._resumed_decline
 
     def resume(self, c: Customer, timing: float, last_purchase: float) -> None:
         """An active customer who enters with a history (a population file) resumes buying.
@@ -293,10 +286,9 @@ class NoncontractualLife(Life):
         last purchase, so it enters decline once ``decline_recency`` of its mean gap has passed
         since then — at once if that is already so. Then its life goes on as any customer's.
         """
-        self._schedule(Wake(self._at_resume, c, (timing, last_purchase)), URGENT)
+        self._call(self._at_resume, c, (timing, last_purchase), URGENT, 0)
 
-    def _begin(self, wake: Wake) -> None:
-        c = wake.customer
+    def _begin(self, c: Customer, _value) -> None:
         _, timing, failure = self.market.purchase(c)  # the first purchase: no decision
         if failure is None:
             self._sleep(c, timing)
@@ -320,28 +312,32 @@ class NoncontractualLife(Life):
         rate = self._rates[c.id]
         if rate <= 0:
             return  # never buys again
-        gap = self._gap(c, timing)
+        gap = -math.log1p(-timing) / rate  # _gap, written out: this runs at every purchase
+        for factor in self._rate_factors:
+            gap /= factor(c)
         decline_after = self._decline_recency / rate
         if gap > decline_after and c.stage != lifecycle.DECLINE:
-            self._schedule(Wake(self._at_decline, c, gap), NORMAL, decline_after)
+            self._call(self._at_decline, c, gap, NORMAL, decline_after)
         else:
-            self._schedule(Wake(self._at_purchase, c), NORMAL, gap)
+            self._call(self._at_purchase, c, None, NORMAL, gap)
 
-    def _decline(self, wake: Wake) -> None:
-        c = wake.customer
+    def _decline(self, c: Customer, gap: float) -> None:
         if not c.active:  # the firm stopped serving the customer meanwhile
             return
         self.market.set_stage(c, lifecycle.DECLINE)
-        self._schedule(Wake(self._at_purchase, c), NORMAL,
-                       wake.value - self._decline_recency / self._rates[c.id])
+        self._call(self._at_purchase, c, None, NORMAL,
+                   gap - self._decline_recency / self._rates[c.id])
 
-    def _purchase(self, wake: Wake) -> None:
-        c = wake.customer
+    def _purchase(self, c: Customer, _value) -> None:
         if not c.active:  # the firm stopped serving the customer meanwhile
             return
-        churn, timing, failure = self.market.purchase(c)
-        if failure is None:
-            self._decide(c, churn, timing)
+        market = self.market
+        churn, timing, failure = market.purchase(c)
+        if failure is None:  # _decide, written out: this runs at every purchase
+            if market.decides_to_churn(c, churn):
+                market.churn(c)
+            else:
+                self._sleep(c, timing)
         else:  # complain (or not) and wait for the outcome first
             self.after_failure(c, failure, self._decide, churn, timing)
 
@@ -352,9 +348,8 @@ class NoncontractualLife(Life):
         else:
             self._sleep(c, timing)
 
-    def _resume(self, wake: Wake) -> None:
-        c = wake.customer
-        timing, last_purchase = wake.value
+    def _resume(self, c: Customer, value: tuple) -> None:
+        timing, last_purchase = value
         rate = self._rates[c.id]
         if rate <= 0:
             return
@@ -363,22 +358,19 @@ class NoncontractualLife(Life):
         decline_at = last_purchase + self._decline_recency / rate
         if gap > decline_at - start and c.stage != lifecycle.DECLINE:
             if decline_at > start:
-                self._schedule(Wake(self._at_resumed_decline, c, (gap, start)), NORMAL,
-                               decline_at - start)
+                self._call(self._at_resumed_decline, c, (gap, start), NORMAL, decline_at - start)
                 return
             self.market.set_stage(c, lifecycle.DECLINE)
-            self._schedule(Wake(self._at_purchase, c), NORMAL,
-                           max(0.0, gap - (self.env.now - start)))
+            self._call(self._at_purchase, c, None, NORMAL, max(0.0, gap - (self.env.now - start)))
         else:
-            self._schedule(Wake(self._at_purchase, c), NORMAL, gap)
+            self._call(self._at_purchase, c, None, NORMAL, gap)
 
-    def _resumed_decline(self, wake: Wake) -> None:
-        c = wake.customer
+    def _resumed_decline(self, c: Customer, value: tuple) -> None:
         if not c.active:
             return
         self.market.set_stage(c, lifecycle.DECLINE)
-        gap, start = wake.value
-        self._schedule(Wake(self._at_purchase, c), NORMAL, max(0.0, gap - (self.env.now - start)))
+        gap, start = value
+        self._call(self._at_purchase, c, None, NORMAL, max(0.0, gap - (self.env.now - start)))
 
 
 class ContractualLife(Life):
@@ -387,15 +379,13 @@ class ContractualLife(Life):
     def __init__(self, market):
         super().__init__(market)
         self._period = market.contract_period
-        self._at_renewal = (self._renewal,)
+        self._at_renewal = self._renewal  # the step, bound once
 
-    def _begin(self, wake: Wake) -> None:
-        c = wake.customer
+    def _begin(self, c: Customer, _value) -> None:
         self.market.payment(c)
-        self._schedule(Wake(self._at_renewal, c), NORMAL, self._period)
+        self._call(self._at_renewal, c, None, NORMAL, self._period)
 
-    def _renewal(self, wake: Wake) -> None:
-        c = wake.customer
+    def _renewal(self, c: Customer, _value) -> None:
         if not c.active:  # the firm stopped serving the customer meanwhile
             return
         churn, failure = self.market.period_experience(c)
@@ -410,4 +400,4 @@ class ContractualLife(Life):
             market.churn(c)
             return
         market.payment(c)
-        self._schedule(Wake(self._at_renewal, c), NORMAL, self._period)
+        self._call(self._at_renewal, c, None, NORMAL, self._period)

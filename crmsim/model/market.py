@@ -527,7 +527,7 @@ class Market:
         if stage in counts:
             counts[stage] += 1
         c.stage = stage
-        self.recorder.event(self.env.now, c.id, STAGE, details=stage)
+        self.recorder.event(self.env._now, c.id, STAGE, 0.0, stage)  # noqa: SLF001 (hot path)
 
     def experience(self, c: Customer, noise: float, drop: float | None = None) -> None:
         """An experience with standard-normal quality noise: satisfaction, then stage.
@@ -571,7 +571,7 @@ class Market:
             amount *= self.price_index
         if regular:
             c.event_number += 1
-        now = self.env.now
+        now = self.env._now  # noqa: SLF001 — SimPy's clock, read without its property (hot path)
         if self.tenure_uplift:  # Reichheld & Sasser: mature customers spend and pay more
             amount *= 1.0 + self.tenure_uplift * self.scenario.economics.tenure_factor(
                 now - c.acquired_at)
@@ -585,13 +585,12 @@ class Market:
         """(data, start): where the customer's next row of per-event draws is (the row of its
         event number), drawing its next block when it has outgrown the one it holds."""
         block = c.draws
-        k = c.event_number
-        at = block.start(c.id, k)
-        if at < 0:
-            block = c.draws = self.streams.own_block(c.id, k, c.segment.spend_shape,
-                                                     self.draw_width)
-            at = block.start(c.id, k)
-        return block.data, at
+        row = c.event_number - block.first_row
+        if 0 <= row < block.rows:  # DrawBlock.start, written out: this runs at every event
+            return block.data, ((c.id - block.first_owner) * block.rows + row) * block.width
+        block = c.draws = self.streams.own_block(c.id, c.event_number, c.segment.spend_shape,
+                                                 self.draw_width)
+        return block.data, block.start(c.id, c.event_number)
 
     def purchase(self, c: Customer, uniforms=None):
         """A non-contractual purchase: spend, experience, stage.
@@ -665,8 +664,8 @@ class Market:
         """The customer's switching cost now: procedural + financial + relational(tenure),
         each multiplied by the shocks that have happened (``switching_cost.shocks``)."""
         sc = c.segment.switching_cost
-        now = self.env.now
-        relational = (sc.relational * -math.expm1(-(now - c.acquired_at) / sc.relational_buildup)
+        relational = (sc.relational * -math.expm1(-(self.env._now - c.acquired_at)  # noqa: SLF001
+                                                   / sc.relational_buildup)
                       if sc.relational else 0.0)
         if not sc.shocks:
             return c.segment.fixed_switching_cost + relational
