@@ -15,11 +15,11 @@ from crmsim.model.market import Market
 from crmsim.simulation import as_seed_sequence
 
 
-def _workload(env, seed: int, horizon: float = 40.0) -> list[tuple]:
+def _workload(env, seed: int, horizon: float = 40.0, trace: list | None = None) -> list[tuple]:
     """Processes, plain timeouts, ties on window boundaries, zero delays, priorities and a
-    resource queue; the trace of what ran when, in order."""
+    resource queue; the trace of what ran when, in order (added to ``trace`` if given)."""
     rng = random.Random(seed)
-    trace = []
+    trace = [] if trace is None else trace
     desk = simpy.PriorityResource(env, capacity=2)
 
     def customer(name: int):
@@ -59,6 +59,47 @@ def _workload(env, seed: int, horizon: float = 40.0) -> list[tuple]:
 def test_the_clock_runs_exactly_what_simpy_runs_in_the_same_order(window):
     for seed in (1, 2, 3):
         assert _workload(Clock(window), seed) == _workload(simpy.Environment(), seed)
+
+
+class _Triggered(simpy.Event):
+    """An event born triggered, as SimPy's Timeout and the customers' old wake-ups were."""
+
+    def __init__(self, env, callback):
+        self.env, self.callbacks = env, [callback]
+        self._ok, self._value = True, None
+
+
+def _wake_ups(env, seed: int, direct: bool) -> list[tuple]:
+    """Chains of wake-ups (as the customers' lives), ties included, beside processes and a
+    resource queue (the workload above): each wake-up a direct call of the clock
+    (``Clock.call``) or, for SimPy's own environment, a triggered event with one callback."""
+    rng = random.Random(seed)
+    trace = []
+
+    def step(name, left):
+        trace.append((env.now, "wake", name, left))
+        if left:
+            delay = float(rng.randint(0, 6)) / 4 if rng.random() < 0.3 else rng.expovariate(0.5)
+            wake(name, left - 1, rng.choice((0, 1)), delay)
+
+    def wake(name, left, priority, delay):
+        if direct:
+            env.call(step, name, left, priority, delay)
+        else:
+            env.schedule(_Triggered(env, lambda _event: step(name, left)), priority, delay)
+
+    for name in range(200):
+        wake(name, rng.randint(0, 10), 0, 0)
+    return _workload(env, seed, trace=trace)  # one trace: the wake-ups among the processes
+
+
+@pytest.mark.parametrize("window", [1 / 16, 0.75, 1000.0])
+def test_a_direct_wake_up_runs_where_simpy_would_run_its_event(window):
+    """Clock.call numbers a wake-up as SimPy numbers an event scheduled at that moment: the
+    same trace as triggered events on SimPy's own environment, mixed with processes."""
+    for seed in (1, 2):
+        assert (_wake_ups(Clock(window), seed, direct=True)
+                == _wake_ups(simpy.Environment(), seed, direct=False))
 
 
 def test_a_window_is_a_power_of_two_and_bad_widths_are_refused():
