@@ -255,6 +255,53 @@ def test_a_finished_run_gives_its_freed_memory_back():
     assert collector.give_back_free_memory() is (platform.libc_ver()[0] == "glibc")
 
 
+def _huge_page_kb(address: int) -> int:
+    """AnonHugePages (kB) of the mapping that holds ``address`` (/proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                inside = start <= address < end
+            elif inside and fields[0] == "AnonHugePages:":
+                return int(fields[1])
+    return 0
+
+
+def test_a_large_run_backs_its_memory_with_huge_pages(monkeypatch):
+    """On Linux (huge pages not switched off), memory in use is backed by 2 MB pages after
+    use_huge_pages, and a market of HUGE_PAGES_FROM customers or more asks for it once its
+    customers exist (a smaller one does not); elsewhere the request does nothing."""
+    import ctypes
+    import sys
+    from pathlib import Path
+
+    from crmsim.model import collector
+    from crmsim.model import market as market_module
+
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    on_linux = sys.platform.startswith("linux") and thp.exists()
+    # 16 MB in use, from the C heap (numpy would ask for huge pages itself)
+    block = bytearray(b"\x01") * (16 << 20)
+    middle = ctypes.addressof(ctypes.c_char.from_buffer(block)) + (8 << 20)
+    advised = collector.use_huge_pages()
+    if not on_linux or "[never]" in thp.read_text():
+        assert advised == 0 or not on_linux
+    else:
+        assert advised >= 1
+        assert _huge_page_kb(middle) >= 2048
+    calls = []
+    monkeypatch.setattr(collector, "use_huge_pages", lambda: calls.append(1) or 0)
+    sc = crmsim.load_scenario("retail_baseline").with_overrides(
+        {"customers.initial": 300, "horizon": 30})
+    crmsim.simulate(sc, seed=1)
+    assert calls == []
+    monkeypatch.setattr(market_module, "HUGE_PAGES_FROM", 300)
+    crmsim.simulate(sc, seed=1)
+    assert calls == [1]
+
+
 def test_reading_details_while_recording_pins_no_column():
     """Before the recorder is sealed its columns still grow: reading the details codes (for
     an events table of a market still running) takes a copy, never a view that would pin the
