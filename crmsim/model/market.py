@@ -95,8 +95,8 @@ def resolve_segments(scenario) -> list[SegmentParams]:
     return segments
 
 
-#: from this many initial customers a run backs its memory with huge pages once they exist
-#: (collector.use_huge_pages): a large run's events are spread over hundreds of megabytes, and
+#: from this many initial customers a run backs its memory with huge pages once they exist and
+#: at each report (collector.use_huge_pages): a large run's events are spread over hundreds of megabytes, and
 #: with 4 KB pages nearly every one of its memory fetches also misses the address translation
 #: cache (benchmarks/RESULTS.md: 6–12% of a million-customer run)
 HUGE_PAGES_FROM = 100_000
@@ -198,6 +198,7 @@ class Market:
         self._term_hooks, self._barrier_hooks = self.hooks["churn_terms"], self.hooks["barriers"]
         self._decided_hooks = self.hooks["churn_decided"]
         #: no policy adds to or watches churn decisions: decide without building the terms
+        self._huge_pages = False  # (set when the initial customers exist: _run)
         self._plain_decisions = not (self._term_hooks or self._barrier_hooks
                                      or self._decided_hooks)
         #: the customers' lives (:mod:`crmsim.model.customer`): one object for all of them
@@ -223,7 +224,10 @@ class Market:
         else:
             population = read_population(sc.customers.population)
             self.add_customers(0, population.size, at=0.0, population=population)
-        if len(self.customers) >= HUGE_PAGES_FROM:  # see collector.use_huge_pages
+        #: a large run: its memory backed by huge pages (see collector.use_huge_pages), now
+        #: and at each report (what the run allocated since: blocks of draws, new arenas)
+        self._huge_pages = len(self.customers) >= HUGE_PAGES_FROM
+        if self._huge_pages:
             collector.use_huge_pages()
         for start in self.hooks["start"]:
             start()
@@ -274,6 +278,8 @@ class Market:
             yield _late_timeout(env, every)
 
     def _snapshot(self, now: float) -> None:
+        if self._huge_pages:
+            collector.use_huge_pages()
         last = self.recorder.snapshots[-1]["time"] if self.recorder.snapshots else now
         fixed = self.scenario.economics.fixed_cost
         if fixed:
