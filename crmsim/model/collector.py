@@ -99,19 +99,21 @@ def _madvise():
 
 def _heap_ranges() -> list[tuple[int, int]]:
     """(start, length) of the process's private writable anonymous memory (Python's object
-    arenas, the C heap, large arrays) of at least one huge page; [] where there is no
+    arenas, the C heap, large arrays) of at least one huge page, without the threads' stacks
+    (a stack lies right above its guard, an inaccessible mapping); [] where there is no
     /proc/self/maps."""
     try:
         with open("/proc/self/maps") as maps:
             lines = maps.readlines()
     except OSError:
         return []
-    ranges = []
+    ranges, guard_end = [], None
     for line in lines:
         fields = line.split()
-        if fields[1] != "rw-p" or (len(fields) > 5 and fields[5] != "[heap]"):
-            continue
         start, end = (int(x, 16) for x in fields[0].split("-"))
+        after_guard, guard_end = start == guard_end, end if fields[1] == "---p" else None
+        if fields[1] != "rw-p" or (len(fields) > 5 and fields[5] != "[heap]") or after_guard:
+            continue
         if end - start >= _HUGE_PAGE:
             ranges.append((start, end - start))
     return ranges

@@ -103,8 +103,8 @@ class Customer:
     market's :class:`Traits` columns; each is read here as an attribute)."""
 
     __slots__ = (
-        # read at every event, kept together (the first two cache lines of the object: with a
-        # million customers, each event of a customer is a fetch from memory)
+        # read at every event, kept together at the front of the object (about two cache
+        # lines: with a million customers, each event of a customer is a fetch from memory)
         "id", "active", "stage", "draws", "event_number", "purchases", "satisfaction",
         "expectation", "segment", "acquired_at", "recovery_bonus",
         "churned_at", "churn_reason",
