@@ -16,11 +16,17 @@ the events it would process on ``simpy.Environment``, in the same order, at the 
 (tests/test_clock.py checks it, and the digest test checks every table); only the heap is
 smaller — a window's events instead of everyone's — and stays in the processor's caches.
 
-Nothing else changes: ``env.timeout``, processes, resources, ``run(until=...)`` and ``step``
-are SimPy's own; only :meth:`schedule` decides where an entry waits. One thing shows: a sweep
-is an event of its own, so a single ``step()`` may process a sweep (moving ``now`` to a
-window's start) instead of a model event; :meth:`peek` looks past sweeps to the next real
-event, as SimPy's does.
+Nothing else changes: ``env.timeout``, processes, resources and ``run(until=...)`` are
+SimPy's own; :meth:`schedule` only decides where an entry waits. One thing shows: a sweep is an
+event of its own, so a single ``step()`` may process a sweep (moving ``now`` to a window's
+start) instead of a model event; :meth:`peek` looks past sweeps to the next real event, as
+SimPy's does.
+
+One thing is added: a *wake-up* (:meth:`call`), what a customer's life is made of. Its entry is
+``(time, priority, number, step, subject, value)`` — numbered from the same count as every
+event, so it is ordered exactly as an event scheduled at that moment would be — and
+:meth:`step` calls ``step(subject, value)`` for it; every other entry is processed by SimPy's
+own ``step``. Code that reads the queue's entries must not assume they have four items.
 """
 
 from __future__ import annotations

@@ -95,11 +95,13 @@ def resolve_segments(scenario) -> list[SegmentParams]:
     return segments
 
 
-#: from this many initial customers a run backs its memory with huge pages once they exist and
-#: at each report (collector.use_huge_pages): a large run's events are spread over hundreds of megabytes, and
-#: with 4 KB pages nearly every one of its memory fetches also misses the address translation
-#: cache (benchmarks/RESULTS.md: 6–12% of a million-customer run)
-HUGE_PAGES_FROM = 100_000
+#: from this many initial customers a run has its memory collapsed into huge pages once the
+#: customers exist and at each report (collector.use_huge_pages): a large run's events are
+#: spread over a gigabyte, and with 4 KB pages nearly every one of its memory fetches also
+#: misses the address-translation cache (benchmarks/RESULTS.md: 6–12% of a million-customer
+#: run). Measured at a million; below half a million the collapse (about a second a
+#: gigabyte) is not shown to pay.
+HUGE_PAGES_FROM = 500_000
 
 #: windows of the run's clock: the heap holds about 1/_WINDOWS of the pending events
 _WINDOWS = 512
@@ -197,8 +199,8 @@ class Market:
         self._failure_hooks = self.hooks["service_failure"]
         self._term_hooks, self._barrier_hooks = self.hooks["churn_terms"], self.hooks["barriers"]
         self._decided_hooks = self.hooks["churn_decided"]
-        #: no policy adds to or watches churn decisions: decide without building the terms
         self._huge_pages = False  # (set when the initial customers exist: _run)
+        #: no policy adds to or watches churn decisions: decide without building the terms
         self._plain_decisions = not (self._term_hooks or self._barrier_hooks
                                      or self._decided_hooks)
         #: the customers' lives (:mod:`crmsim.model.customer`): one object for all of them
