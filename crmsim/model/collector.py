@@ -28,9 +28,9 @@ nearly every such fetch waits twice: for the translation, then for the data.
 :func:`use_huge_pages` collapses the heap into 2 MB pages once the customers exist, and again
 at each report for what the run allocated since (Linux 6.1+ ``madvise`` ``MADV_COLLAPSE``; not
 where the administrator set huge pages to "never"), so the translations of the whole
-population fit that cache. Measured at a million customers: 6–12% less CPU time for
-10–20 more bytes a customer at the peak (benchmarks/RESULTS.md). The numbers a run produces
-do not depend on it.
+population fit that cache. Measured at a million customers: 6–12% less CPU time, for 4–20
+more bytes a customer at the peak (benchmarks/RESULTS.md). The numbers a run produces do not
+depend on it.
 """
 
 from __future__ import annotations
