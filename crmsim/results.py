@@ -208,12 +208,9 @@ class Recorder:
     def columns(self) -> dict[str, np.ndarray]:
         """The event columns as numpy arrays (``kind`` as int8): copies while the run goes on,
         read-only views of the sealed columns once it is over (:meth:`seal`)."""
-        if self.sealed:
-            views = {name: self._frame[name].to_numpy()
-                     for name in ("time", "customer_id", "kind", "amount")}
-            for view in views.values():
-                view.flags.writeable = False  # (pandas 3 does this itself)
-            return views
+        if self.sealed:  # the read-only views seal() made
+            return {"time": self.time, "customer_id": self.customer, "kind": self.kind,
+                    "amount": self.amount}
         return {
             "time": np.array(self.time, dtype=float),
             "customer_id": np.array(self.customer, dtype=np.int64),

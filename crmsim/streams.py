@@ -151,8 +151,7 @@ class RandomStreams:
         """The :class:`DrawBlock` of one owner that holds its event ``k``."""
         block, first_row = block_of_row(k)
         data = self.customer_rows(block, owner, spend_shape)
-        return DrawBlock.of_rows(array("d", data[:, :width].tobytes()), owner, first_row,
-                                 len(data), width)
+        return DrawBlock(data, owner, first_row, len(data), width)
 
 
 def block_of_row(k: int) -> tuple[int, int]:
@@ -196,20 +195,11 @@ class DrawBlock:
     def __init__(self, rows_data: np.ndarray, first_owner: int, first_row: int, rows: int,
                  width: int = N_COLUMNS):
         """``rows_data``: (owners · rows, ≥ width) from :meth:`RandomStreams.event_rows`."""
-        self.data = array("d", np.ascontiguousarray(rows_data[:, :width]).tobytes())
+        self.data = array("d", rows_data[:, :width].tobytes())  # (tobytes: C order)
         self.first_owner = first_owner
         self.first_row = first_row
         self.rows = rows
         self.width = width
-
-    @classmethod
-    def of_rows(cls, data: array, first_owner: int, first_row: int, rows: int,
-                width: int) -> DrawBlock:
-        """A block from its flat ``array('d')`` of rows, already ``width`` columns wide."""
-        block = cls.__new__(cls)
-        block.data, block.first_owner, block.first_row = data, first_owner, first_row
-        block.rows, block.width = rows, width
-        return block
 
     def start(self, owner: int, k: int) -> int:
         """Where row ``k`` of ``owner`` starts in :attr:`data` (−1: not in this block)."""

@@ -25,10 +25,10 @@ A large run touches its memory all over: each event reads one customer among a m
 traits, its draws, its pending wake-up — hundreds of megabytes visited at random. With the
 usual 4 KB pages the processor's cache of address translations covers a few megabytes, so
 nearly every such fetch waits twice: for the translation, then for the data.
-:func:`use_huge_pages` collapses the heap into 2 MB pages once the customers exist, and again
-at each report for what the run allocated since (Linux 6.1+ ``madvise`` ``MADV_COLLAPSE``; not
-where the administrator set huge pages to "never"), so the translations of the whole
-population fit that cache. Measured at a million customers: 6–12% less CPU time, for 4–20
+:func:`use_huge_pages` collapses the heap into 2 MB pages at each report of a large run —
+the first once the customers exist, later ones for what the run allocated since — with Linux
+6.1+ ``madvise`` ``MADV_COLLAPSE`` (not where the administrator set huge pages to "never"), so
+the translations of the whole population fit that cache. Measured at a million customers: 6–12% less CPU time, for 4–20
 more bytes a customer at the peak (benchmarks/RESULTS.md). The numbers a run produces do not
 depend on it.
 """
@@ -53,25 +53,27 @@ def paused():
 
 
 @functools.cache
-def _malloc_trim():
-    """glibc's ``malloc_trim``, looked up among the symbols already loaded into the process (no
-    search for the library, which would start a subprocess); None where the C library has no
-    such call (macOS, Windows, musl) or Python has no ctypes."""
+def _libc(name: str, argtypes: tuple, restype):
+    """The C library's function ``name``, looked up among the symbols already loaded into the
+    process (no search for the library, which would start a subprocess), with its argument and
+    result types (ctypes type names); None where the C library has no such call (macOS,
+    Windows, musl) or Python has no ctypes."""
     try:
         import ctypes
 
-        trim = ctypes.CDLL(None).malloc_trim
+        function = getattr(ctypes.CDLL(None), name)
     except (ImportError, OSError, AttributeError, TypeError):
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    function.argtypes = [getattr(ctypes, t) for t in argtypes]
+    function.restype = getattr(ctypes, restype)
+    return function
 
 
 def give_back_free_memory() -> bool:
     """Return the C heap's free pages to the operating system (glibc's ``malloc_trim(0)``);
     whether it could (False where the C library has no such call). Python objects still alive
     are untouched."""
-    trim = _malloc_trim()  # looked up at the first call
+    trim = _libc("malloc_trim", ("c_size_t",), "c_int")  # looked up at the first call
     if trim is None:
         return False
     trim(0)
@@ -82,19 +84,6 @@ def give_back_free_memory() -> bool:
 _MADV_COLLAPSE = 25
 _HUGE_PAGE = 2 << 20
 _THP_SETTING = "/sys/kernel/mm/transparent_hugepage/enabled"
-
-
-@functools.cache
-def _madvise():
-    """The C library's ``madvise``, or None where there is none (as :func:`_malloc_trim`)."""
-    try:
-        import ctypes
-
-        call = ctypes.CDLL(None).madvise
-    except (ImportError, OSError, AttributeError, TypeError):
-        return None
-    call.argtypes, call.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
-    return call
 
 
 def _huge_pages_allowed() -> bool:
@@ -142,7 +131,7 @@ def use_huge_pages() -> int:
     (no ``MADV_HUGEPAGE`` flag stays behind), and nothing is done where the system has no such
     call, refuses it (an older kernel) or has huge pages set to "never". An optimisation only:
     it never raises."""
-    madvise = _madvise()
+    madvise = _libc("madvise", ("c_void_p", "c_size_t", "c_int"), "c_int")
     if madvise is None or not _huge_pages_allowed():
         return 0
     try:

@@ -312,9 +312,7 @@ class NoncontractualLife(Life):
         rate = self._rates[c.id]
         if rate <= 0:
             return  # never buys again
-        gap = -math.log1p(-timing) / rate  # _gap, written out: this runs at every purchase
-        for factor in self._rate_factors:
-            gap /= factor(c)
+        gap = self._gap(c, timing)
         decline_after = self._decline_recency / rate
         if gap > decline_after and c.stage != lifecycle.DECLINE:
             self._call(self._at_decline, c, gap, NORMAL, decline_after)
@@ -331,13 +329,9 @@ class NoncontractualLife(Life):
     def _purchase(self, c: Customer, _value) -> None:
         if not c.active:  # the firm stopped serving the customer meanwhile
             return
-        market = self.market
-        churn, timing, failure = market.purchase(c)
-        if failure is None:  # _decide, written out: this runs at every purchase
-            if market.decides_to_churn(c, churn):
-                market.churn(c)
-            else:
-                self._sleep(c, timing)
+        churn, timing, failure = self.market.purchase(c)
+        if failure is None:
+            self._decide(c, churn, timing)
         else:  # complain (or not) and wait for the outcome first
             self.after_failure(c, failure, self._decide, churn, timing)
 

@@ -95,9 +95,9 @@ def resolve_segments(scenario) -> list[SegmentParams]:
     return segments
 
 
-#: from this many initial customers a run has its memory collapsed into huge pages once the
-#: customers exist and at each report (collector.use_huge_pages): a large run's events are
-#: spread over a gigabyte, and with 4 KB pages nearly every one of its memory fetches also
+#: from this many initial customers a run has its memory collapsed into huge pages at each
+#: report, the first once the customers exist (collector.use_huge_pages): a large run's events
+#: are spread over a gigabyte, and with 4 KB pages nearly every one of its memory fetches also
 #: misses the address-translation cache (benchmarks/RESULTS.md: 6–12% of a million-customer
 #: run). Measured at a million; below half a million the collapse (about a second a
 #: gigabyte) is not shown to pay.
@@ -226,11 +226,10 @@ class Market:
         else:
             population = read_population(sc.customers.population)
             self.add_customers(0, population.size, at=0.0, population=population)
-        #: a large run: its memory backed by huge pages (see collector.use_huge_pages), now
-        #: and at each report (what the run allocated since: blocks of draws, new arenas)
+        # a large run: its memory collapsed into huge pages at each report (the first, at
+        # t = 0, once the initial customers exist; later ones take what the run allocated
+        # since: blocks of draws, new arenas) — see collector.use_huge_pages
         self._huge_pages = len(self.customers) >= HUGE_PAGES_FROM
-        if self._huge_pages:
-            collector.use_huge_pages()
         for start in self.hooks["start"]:
             start()
         self.env.process(self._reporter(sc.report_every))
